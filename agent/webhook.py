@@ -105,13 +105,14 @@ class ChangePayload(_Peer):
 
     def to_change(self, source: str = "api") -> ChangeEvent:
         extra = dict(self.model_extra or {})
-        return ChangeEvent(
-            at=self.at, kind=self.kind, service=self.service, namespace=self.namespace, name=self.name,
-            from_=self.from_, to=self.to, actor=self.actor, source=source, extra=extra,
-        )
+        return ChangeEvent.model_validate({
+            "at": self.at, "kind": self.kind, "service": self.service, "namespace": self.namespace,
+            "name": self.name, "from": self.from_, "to": self.to, "actor": self.actor, "source": source,
+            "extra": extra,
+        })
 
 
-def parse_body(raw: bytes, model: type[_Peer]) -> Any:
+def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
     """Decode and validate a JSON body; raises InvalidRequest naming the first problem."""
     try:
         data = json.loads(raw)

@@ -15,10 +15,10 @@ from agent.state import State
 Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
 
 
-def audited(name: str) -> Callable[[Node], Node]:
+def audited(name: str) -> Callable[[Node], Any]:
     """Record `{"node": name, "event": "finished"}` after the node returns, so a trace shows what ran."""
 
-    def wrap(fn: Node) -> Node:
+    def wrap(fn: Node) -> Any:
         @functools.wraps(fn)
         async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             update = await fn(state, runtime)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import NotFound, StoreUnavailable
-from agent.models import Alert, AuditKind, AuditRecord, ChangeEvent, Incident
+from agent.models import Alert, AuditKind, AuditRecord, ChangeEvent, Incident, IncidentStatus
 from agent.store import IntakeOutcome, Job
 from agent.webhook import AlertmanagerPayload
 
@@ -169,6 +169,7 @@ class SqliteStore:
                 (payload.groupKey,),
             ).fetchone()
             if row is None:
+                status: IncidentStatus
                 if payload.status == "resolved" and all(a.status == "resolved" for a in incoming):
                     status = "resolved"
                 else:

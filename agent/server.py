@@ -1,0 +1,284 @@
+"""The HTTP server (ASGI, Starlette): Alertmanager's webhook, change events, the approval API, health, metrics.
+
+The webhook only validates, stores durably and acknowledges; the worker runs the graph. Bad input is a 4xx
+with a JSON body naming the problem (and an audit record), never a 5xx; a store that cannot be written is a
+503, so that Alertmanager retries and nothing is lost.
+
+    POST /alertmanager            Alertmanager webhook (version 4); optional X-Opsmedic-Instant header
+    POST /changes                 one change event or a list of them
+    GET  /incidents               open and recent incidents
+    GET  /incidents/{id}          one incident
+    POST /incidents/{id}/approve  {"actor": "...", "comment": "..."}
+    POST /incidents/{id}/reject   {"actor": "...", "comment": "..."}
+    GET  /healthz, /readyz, /metrics
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from agent import metrics
+from agent.audit import AuditLog
+from agent.errors import InvalidRequest, NotFound, StoreUnavailable
+from agent.models import Approval
+from agent.runner import Worker, submit_approval
+from agent.settings import Settings
+from agent.store import Store
+from agent.webhook import AlertmanagerPayload, ChangePayload, describe_validation, parse_body
+
+log = logging.getLogger(__name__)
+
+INSTANT_HEADER = "x-opsmedic-instant"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class ApprovalBody(BaseModel):
+    actor: str = Field(min_length=1)
+    comment: str = ""
+
+
+class Api:
+    """The request handlers, with their dependencies passed in."""
+
+    def __init__(self, settings: Settings, store: Store, audit: AuditLog, clock: Callable[[], datetime]):
+        self.settings = settings
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _authorized(self, request: Request) -> bool:
+        token = self.settings.webhook_token
+        if token is None:
+            return True
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    async def _reject(self, request: Request, endpoint: str, status: int, reason: str) -> JSONResponse:
+        metrics.INTAKE.labels(endpoint=endpoint, outcome=str(status)).inc()
+        peer = request.client.host if request.client else "unknown"
+        try:
+            await asyncio.to_thread(
+                self.audit.append, "", "alert", f"peer:{peer}",
+                {"endpoint": endpoint, "outcome": "rejected", "status": status, "reason": reason},
+            )
+        except StoreUnavailable:
+            log.warning("could not audit a rejected %s request (%s): store unavailable", endpoint, reason)
+        return JSONResponse({"error": reason}, status_code=status)
+
+    async def _guard(self, request: Request, endpoint: str) -> bytes | JSONResponse:
+        """Auth and size checks shared by every write endpoint: the body, or the error response."""
+        if not self._authorized(request):
+            return await self._reject(request, endpoint, 401, "missing or wrong bearer token")
+        try:
+            return await self._body(request)
+        except _TooLarge:
+            return await self._reject(
+                request, endpoint, 413, f"body larger than {self.settings.max_body_bytes} bytes"
+            )
+
+    def _unavailable(self, endpoint: str, exc: StoreUnavailable) -> JSONResponse:
+        metrics.INTAKE.labels(endpoint=endpoint, outcome="503").inc()
+        metrics.ERRORS.labels(component="store").inc()
+        log.warning("%s: %s", endpoint, exc)
+        return JSONResponse({"error": "the store is unavailable; retry later"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    # -- endpoints --------------------------------------------------------------------------------------------
+
+    async def alertmanager(self, request: Request) -> Response:
+        endpoint = "alertmanager"
+        body = await self._guard(request, endpoint)
+        if isinstance(body, Response):
+            return body
+        try:
+            payload: AlertmanagerPayload = parse_body(body, AlertmanagerPayload)
+            instant = _instant(request.headers.get(INSTANT_HEADER), self.clock())
+        except InvalidRequest as exc:
+            return await self._reject(request, endpoint, 400, str(exc))
+        try:
+            outcome = await asyncio.to_thread(self.store.record_notification, payload, instant, self.clock())
+            incident = outcome.incident
+            effect = "duplicate" if outcome.duplicate else "created" if outcome.created else "updated"
+            await asyncio.to_thread(self.audit.append, incident.id, "alert", f"alertmanager:{payload.receiver}", {
+                "effect": effect, "group_key": payload.groupKey, "status": payload.status,
+                "alerts": [{"fingerprint": a.to_alert().fingerprint, "status": a.status,
+                            "alertname": a.labels.get("alertname", "")} for a in payload.alerts],
+                "truncated_alerts": payload.truncatedAlerts,
+            })
+        except StoreUnavailable as exc:
+            return self._unavailable(endpoint, exc)
+        metrics.INTAKE.labels(endpoint=endpoint, outcome="200").inc()
+        metrics.INCIDENTS.labels(effect=effect).inc()
+        return JSONResponse({"incident_id": incident.id, "effect": effect, "status": incident.status})
+
+    async def changes(self, request: Request) -> Response:
+        endpoint = "changes"
+        body = await self._guard(request, endpoint)
+        if isinstance(body, Response):
+            return body
+        try:
+            items = _as_list(body)
+            changes = [ChangePayload.model_validate(item).to_change() for item in items]
+        except InvalidRequest as exc:
+            return await self._reject(request, endpoint, 400, str(exc))
+        except ValidationError as exc:
+            return await self._reject(request, endpoint, 400, describe_validation(exc))
+        try:
+            ids = [await asyncio.to_thread(self.store.record_change, c) for c in changes]
+        except StoreUnavailable as exc:
+            return self._unavailable(endpoint, exc)
+        metrics.INTAKE.labels(endpoint=endpoint, outcome="202").inc()
+        return JSONResponse({"ids": ids}, status_code=202)
+
+    async def list_incidents(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return await self._reject(request, "incidents", 401, "missing or wrong bearer token")
+        status = request.query_params.get("status")
+        incidents = await asyncio.to_thread(self.store.list_incidents, status=status)
+        return JSONResponse([_summary(i) for i in incidents])
+
+    async def show_incident(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return await self._reject(request, "incidents", 401, "missing or wrong bearer token")
+        try:
+            incident = await asyncio.to_thread(self.store.get_incident, request.path_params["incident_id"])
+        except NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse(incident.model_dump(mode="json"))
+
+    async def approve(self, request: Request) -> Response:
+        return await self._answer(request, approved=True)
+
+    async def reject(self, request: Request) -> Response:
+        return await self._answer(request, approved=False)
+
+    async def _answer(self, request: Request, *, approved: bool) -> Response:
+        endpoint = "approve" if approved else "reject"
+        body = await self._guard(request, endpoint)
+        if isinstance(body, Response):
+            return body
+        try:
+            answer: ApprovalBody = parse_body(body, ApprovalBody)
+        except InvalidRequest as exc:
+            return await self._reject(request, endpoint, 400, str(exc))
+        approval = Approval(approved=approved, actor=f"http:{answer.actor}", at=self.clock(),
+                            comment=answer.comment)
+        incident_id = request.path_params["incident_id"]
+        try:
+            job = await asyncio.to_thread(submit_approval, self.store, incident_id, approval)
+        except NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except InvalidRequest as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        except StoreUnavailable as exc:
+            return self._unavailable(endpoint, exc)
+        return JSONResponse({"queued": job, "incident_id": incident_id}, status_code=202)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        try:
+            await asyncio.to_thread(self.store.ping)
+        except StoreUnavailable as exc:
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(self, request: Request) -> Response:
+        metrics.QUEUE_DEPTH.set(await asyncio.to_thread(self.store.queue_depth))
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def _instant(header: str | None, now: datetime) -> datetime:
+    if not header:
+        return now
+    try:
+        instant = datetime.fromisoformat(header.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidRequest(f"{INSTANT_HEADER}: not an RFC 3339 time: {header!r}") from exc
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _as_list(body: bytes) -> list[Any]:
+    import json
+
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+    items = data if isinstance(data, list) else [data]
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise InvalidRequest("body must be a change object or a non-empty list of them")
+    return items
+
+
+def _summary(incident: Any) -> dict[str, Any]:
+    return {
+        "id": incident.id, "status": incident.status, "title": incident.title,
+        "created_at": incident.created_at.isoformat(), "alerts": len(incident.alerts),
+        "firing": len(incident.firing), "deliveries": incident.deliveries,
+    }
+
+
+def create_app(
+    settings: Settings, store: Store, audit: AuditLog, *, worker: Worker | None = None,
+    clock: Callable[[], datetime] | None = None, extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The ASGI app. With a worker, it runs in the app's lifespan (started and stopped with the server)."""
+    api = Api(settings, store, audit, clock or (lambda: datetime.now(UTC)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(worker.run(), name="opsmedic-worker") if worker else None
+        try:
+            yield
+        finally:
+            if worker and task:
+                worker.stop()
+                await task
+
+    routes: list[BaseRoute] = [
+        Route("/alertmanager", api.alertmanager, methods=["POST"]),
+        Route("/changes", api.changes, methods=["POST"]),
+        Route("/incidents", api.list_incidents, methods=["GET"]),
+        Route("/incidents/{incident_id}", api.show_incident, methods=["GET"]),
+        Route("/incidents/{incident_id}/approve", api.approve, methods=["POST"]),
+        Route("/incidents/{incident_id}/reject", api.reject, methods=["POST"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/readyz", api.readyz, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
