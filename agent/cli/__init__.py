@@ -15,6 +15,7 @@ COMMANDS = [
     "agent.cli.serve",
     "agent.cli.incidents",
     "agent.cli.audit",
+    "agent.cli.config",
 ]
 
 

@@ -1,0 +1,126 @@
+"""The incident graph run by the worker: every node runs once and is audited; approvals pause and resume it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.audit import AuditLog
+from agent.cli import main
+from agent.context import Clients
+from agent.errors import InvalidRequest
+from agent.graph import SERDE, build_graph
+from agent.models import Proposal
+from agent.runner import Worker, submit_approval, thread_config
+from agent.settings import Settings
+from agent.store.sqlite import SqliteStore
+from agent.webhook import AlertmanagerPayload
+from tests.spine.conftest import sample_payload
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def open_incident(store: SqliteStore) -> str:
+    payload = AlertmanagerPayload.model_validate(sample_payload())
+    return store.record_notification(payload, NOW, NOW).incident.id
+
+
+def finished_nodes(audit: AuditLog, incident_id: str) -> list[str]:
+    return [r.data["node"] for r in audit.records(incident_id) if r.kind == "node"]
+
+
+@pytest.fixture
+def worker(settings: Settings, store: SqliteStore, audit: AuditLog) -> Worker:
+    return Worker(settings, store, audit, Clients(), clock=lambda: NOW)
+
+
+async def test_an_incident_runs_every_node_once_and_escalates(worker: Worker, store, audit) -> None:
+    incident_id = open_incident(store)
+    await worker.run_until_idle()
+    nodes = finished_nodes(audit, incident_id)
+    assert nodes[:4] == ["intake", "investigate", "diagnose", "propose"]
+    assert nodes[-1] == "record"
+    assert len(nodes) == len(set(nodes))
+    kinds = [r.kind for r in audit.records(incident_id)]
+    for kind in ("tool_call", "diagnosis", "proposal", "decision", "action", "verification"):
+        assert kind in kinds
+    assert store.get_incident(incident_id).status == "handled"
+    assert store.queue_depth() == 0
+    assert audit.verify().ok
+
+
+async def test_tools_see_the_incident_instant_not_the_wall_clock(worker: Worker, store, audit) -> None:
+    payload = AlertmanagerPayload.model_validate(sample_payload())
+    instant = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    incident_id = store.record_notification(payload, instant, NOW).incident.id
+    await worker.run_until_idle()
+    [call] = [r for r in audit.records(incident_id) if r.kind == "tool_call"]
+    assert call.data["query"].endswith("@ 2026-11-20T03:00:00+00:00")
+
+
+async def pause_with_change_proposed(worker: Worker, store: SqliteStore) -> str:
+    """Run an incident up to `propose`, replace the proposal with a change, and let the worker go on."""
+    incident_id = open_incident(store)
+    async with AsyncSqliteSaver.from_conn_string(str(worker.settings.sqlite_path)) as saver:
+        saver.serde = SERDE
+        graph = build_graph(saver)
+        config = thread_config(incident_id)
+        await graph.ainvoke({"incident_id": incident_id}, config, context=worker.context(incident_id),
+                            interrupt_after=["propose"], durability="sync")
+        change = Proposal(action="k8s.scale", target="prod/Deployment/summarizer",
+                          params={"namespace": "prod", "kind": "Deployment", "name": "summarizer", "replicas": 4})
+        await graph.aupdate_state(config, {"proposal": change}, as_node="propose")
+    await worker.run_until_idle()  # the queued job continues from the checkpoint: decide, then approve
+    return incident_id
+
+
+@pytest.fixture
+def config_file(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "opsmedic.yaml"
+    path.write_text(yaml.safe_dump({"data_dir": str(settings.data_dir)}))
+    return str(path)
+
+
+async def test_a_change_waits_for_approval_and_resumes_from_the_cli(
+    worker: Worker, store, audit, config_file: str
+) -> None:
+    incident_id = await pause_with_change_proposed(worker, store)
+    assert store.get_incident(incident_id).status == "awaiting_approval"
+    assert "execute" not in finished_nodes(audit, incident_id)
+
+    assert main(["--config", config_file, "approve", incident_id, "--as", "alice"]) == 0
+    await worker.run_until_idle()
+
+    approvals = [r for r in audit.records(incident_id) if r.kind == "approval"]
+    assert [(r.actor, r.data["approved"]) for r in approvals] == [("cli:alice", True)]
+    assert "execute" in finished_nodes(audit, incident_id)
+    assert finished_nodes(audit, incident_id).count("intake") == 1
+
+
+async def test_a_rejection_ends_the_incident_without_executing(worker: Worker, store, audit, config_file) -> None:
+    incident_id = await pause_with_change_proposed(worker, store)
+    assert main(["--config", config_file, "reject", incident_id, "--as", "bob"]) == 0
+    await worker.run_until_idle()
+    nodes = finished_nodes(audit, incident_id)
+    assert "execute" not in nodes
+    assert nodes[-1] == "record"
+    [outcome] = [r.data["outcome"] for r in audit.records(incident_id) if r.kind == "message"]
+    assert outcome == "k8s.scale rejected by cli:bob"
+
+
+async def test_approving_an_incident_that_waits_for_nothing_is_refused(worker: Worker, store) -> None:
+    incident_id = open_incident(store)
+    await worker.run_until_idle()
+    from agent.models import Approval
+
+    with pytest.raises(InvalidRequest, match="not waiting for an approval"):
+        submit_approval(store, incident_id, Approval(approved=True, actor="cli:alice", at=NOW))
+
+
+def test_approving_an_unknown_incident_is_a_clear_error(config_file: str, capsys) -> None:
+    assert main(["--config", config_file, "approve", "inc-nope"]) == 2
+    assert "no incident 'inc-nope'" in capsys.readouterr().err
