@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,11 @@ CREATE TABLE IF NOT EXISTS controls (
 
 def _ts(value: datetime) -> str:
     return value.isoformat()
+
+
+def _utc(value: datetime) -> str:
+    """A sortable text form: UTC, fixed width (comparisons in SQL stay correct)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _dt(value: str) -> datetime:
@@ -281,7 +286,7 @@ class SqliteStore:
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO changes(at, kind, service, namespace, body) VALUES (?,?,?,?,?)",
-                (_ts(change.at), change.kind, change.service, change.namespace,
+                (_utc(change.at), change.kind, change.service, change.namespace,
                  change.model_dump_json(by_alias=True)),
             )
             return int(cur.lastrowid or 0)
@@ -289,18 +294,16 @@ class SqliteStore:
     def changes_between(
         self, start: datetime, end: datetime, *, service: str | None = None, namespace: str | None = None
     ) -> list[ChangeEvent]:
-        rows = self._read("SELECT body FROM changes ORDER BY id")
-        out = []
-        for row in rows:
-            change = ChangeEvent.model_validate_json(row["body"])
-            if not start <= change.at <= end:
-                continue
-            if service and change.service and change.service != service:
-                continue
-            if namespace and change.namespace and change.namespace != namespace:
-                continue
-            out.append(change)
-        return sorted(out, key=lambda c: c.at)
+        """Changes with `start <= at <= end`, oldest first; a change without a service or namespace matches any."""
+        sql, args = "SELECT body FROM changes WHERE at >= ? AND at <= ?", [_utc(start), _utc(end)]
+        if service:
+            sql += " AND (service = '' OR service = ?)"
+            args.append(service)
+        if namespace:
+            sql += " AND (namespace = '' OR namespace = ?)"
+            args.append(namespace)
+        rows = self._read(sql + " ORDER BY at, id", tuple(args))
+        return [ChangeEvent.model_validate_json(row["body"]) for row in rows]
 
     # -- the work queue ---------------------------------------------------------------------------------------
 
