@@ -63,10 +63,13 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
-    async def run(self) -> None:
+    def _reclaim(self) -> None:
         reclaimed = self.store.release_claims()
         if reclaimed:
             log.info("reclaimed %d unfinished job(s) from a previous worker", reclaimed)
+
+    async def run(self) -> None:
+        self._reclaim()
         async with AsyncSqliteSaver.from_conn_string(str(self.settings.sqlite_path)) as saver:
             saver.serde = SERDE
             graph = build_graph(saver)
@@ -83,6 +86,7 @@ class Worker:
 
     async def run_until_idle(self) -> None:
         """Run jobs until the queue is empty (for the CLI and tests)."""
+        self._reclaim()
         async with AsyncSqliteSaver.from_conn_string(str(self.settings.sqlite_path)) as saver:
             saver.serde = SERDE
             graph = build_graph(saver)

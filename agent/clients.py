@@ -1,0 +1,58 @@
+"""Building the clients at the edge, from the settings. Nothing here connects until a tool makes a call."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from agent.context import Clients
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def prometheus_client(settings: Settings) -> Any:
+    from prometheus_api_client import PrometheusConnect
+
+    return PrometheusConnect(url=settings.prometheus_url, disable_ssl=False)
+
+
+def kubernetes_client(settings: Settings) -> Any:
+    """An ApiClient for `kubernetes_url` (no credentials), the kubeconfig, in-cluster config, or None."""
+    from kubernetes import client, config
+
+    if settings.kubernetes_url:
+        configuration = client.Configuration()
+        configuration.host = settings.kubernetes_url
+        return client.ApiClient(configuration)
+    try:
+        if settings.kubeconfig:
+            return config.new_client_from_config(config_file=settings.kubeconfig)
+        try:
+            config.load_incluster_config()
+            return client.ApiClient()
+        except config.ConfigException:
+            return config.new_client_from_config()
+    except Exception as exc:  # no cluster configured: Kubernetes tools will say so
+        log.info("Kubernetes is not configured (%s); Kubernetes tools will report errors", exc)
+        return None
+
+
+def cloudwatch_logs_client(settings: Settings) -> Any:
+    import boto3
+
+    kwargs: dict[str, Any] = {"region_name": settings.aws_region}
+    if settings.aws_endpoint_url:
+        kwargs["endpoint_url"] = settings.aws_endpoint_url
+    return boto3.client("logs", **kwargs)
+
+
+def build_clients(settings: Settings) -> Clients:
+    return Clients(
+        prometheus=prometheus_client(settings),
+        kubernetes=kubernetes_client(settings),
+        cloudwatch_logs=cloudwatch_logs_client(settings) if settings.cloudwatch_log_groups else None,
+        http=httpx.Client(timeout=settings.tool_timeout_s, follow_redirects=True),
+    )
