@@ -124,3 +124,23 @@ async def test_approving_an_incident_that_waits_for_nothing_is_refused(worker: W
 def test_approving_an_unknown_incident_is_a_clear_error(config_file: str, capsys) -> None:
     assert main(["--config", config_file, "approve", "inc-nope"]) == 2
     assert "no incident 'inc-nope'" in capsys.readouterr().err
+
+
+async def test_an_approval_through_the_http_api_resumes_the_graph(worker: Worker, store, audit, settings) -> None:
+    import httpx
+
+    from agent.server import create_app
+    from tests.spine.conftest import ServerThread
+
+    incident_id = await pause_with_change_proposed(worker, store)
+    with ServerThread(create_app(settings, store, audit)) as server:
+        empty = httpx.post(f"{server.url}/incidents/{incident_id}/approve", json={})
+        unknown = httpx.post(f"{server.url}/incidents/inc-nope/approve", json={"actor": "carol"})
+        queued = httpx.post(f"{server.url}/incidents/{incident_id}/approve", json={"actor": "carol"})
+    assert empty.status_code == 400 and "actor" in empty.json()["error"]
+    assert unknown.status_code == 404
+    assert queued.status_code == 202
+    await worker.run_until_idle()
+    approvals = [r for r in audit.records(incident_id) if r.kind == "approval"]
+    assert [r.actor for r in approvals] == ["http:carol"]
+    assert "execute" in finished_nodes(audit, incident_id)
