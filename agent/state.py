@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.models import ActionResult, Approval, Decision, Diagnosis, Evidence, Incident, Proposal
 
@@ -21,6 +22,9 @@ class State(InputState):
     """Results of the read-only tools, in the order they were asked for."""
     diagnosis: Diagnosis | None = None
     """Which domain is at fault, the root cause, the competing hypotheses."""
+    remedy: dict[str, Any] = field(default_factory=dict)
+    """What `diagnose` hands to `propose`: the facts known about the root cause (for the runbook's parameter
+    templates), the winning runbook's remediations, and the LLM's proposed action when an LLM reasoned."""
     proposal: Proposal | None = None
     """The first remediation to try, or None when nothing should change."""
     decision: Decision | None = None

@@ -1,0 +1,167 @@
+"""From findings to competing hypotheses.
+
+Findings are grouped by domain and by the entity they point at (the *subject*: a provider, a service, a node),
+so `openai is failing` and `the chat service's prompt broke` compete as separate hypotheses. Each rule counts
+once per hypothesis (its strongest finding), so ten pods saying the same thing do not outvote one clear signal.
+Findings against a domain weaken every hypothesis of that domain they agree with.
+
+Two cascade rules then move symptoms to their cause:
+
+- **node cascade** — when a node is under pressure, infra trouble of workloads (restarts, evictions) is
+  explained by the node: those hypotheses fold into the node's.
+- **provider cascade** — when a provider is failing, the latency and error symptoms of the services calling it
+  (findings of kind `symptom`) are explained by the provider and fold into its hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from agent.models import Domain, Hypothesis
+from agent.reasoning.findings import ENTITY_KEYS, Finding
+
+SUBJECT_KEYS: dict[str, tuple[str, ...]] = {
+    "provider": ("provider",),
+    "prompt": ("service",),
+    "model": ("service", "model"),
+    "infra": ("node", "service", "pod"),
+    "none": (),
+}
+"""Per domain, the entity keys that tell one hypothesis from another (the first present wins)."""
+
+CAUSE_TEXT = {
+    "infra": "the infrastructure under {subject}",
+    "model": "the model behind {subject}",
+    "prompt": "the prompt of {subject}",
+    "provider": "the model provider {subject}",
+    "none": "no fault: the alert does not reflect a lasting problem",
+}
+
+
+@dataclass
+class Candidate:
+    """A hypothesis being built: its findings, by rule."""
+
+    domain: Domain
+    subject: str
+    findings: dict[str, Finding] = field(default_factory=dict)
+    against: dict[str, Finding] = field(default_factory=dict)
+
+    def add(self, finding: Finding) -> None:
+        bucket = self.findings if finding.weight > 0 else self.against
+        kept = bucket.get(finding.rule)
+        if kept is None or abs(finding.weight) > abs(kept.weight):
+            bucket[finding.rule] = finding
+
+    @property
+    def score(self) -> float:
+        support = sum(f.weight for f in self.findings.values())
+        return max(0.0, support + sum(f.weight for f in self.against.values()))
+
+    @property
+    def strongest(self) -> Finding | None:
+        return max(self.findings.values(), key=lambda f: f.weight, default=None)
+
+    def entity(self) -> dict[str, str]:
+        """The root cause: entity keys of the findings, the strongest finding's values winning conflicts."""
+        merged: dict[str, str] = {}
+        for finding in sorted(self.findings.values(), key=lambda f: f.weight):
+            merged.update(finding.entity)
+        return merged
+
+
+def subject_of(domain: str, entity: dict[str, str]) -> str:
+    for key in SUBJECT_KEYS.get(domain, ()):
+        if entity.get(key):
+            return f"{key}={entity[key]}"
+    return ""
+
+
+def build(findings: list[Finding]) -> list[Candidate]:
+    """Group findings into candidates, apply findings against, then the cascade rules."""
+    candidates: dict[tuple[str, str], Candidate] = {}
+    against: list[Finding] = []
+    for finding in findings:
+        if finding.weight <= 0:
+            against.append(finding)
+            continue
+        key = (finding.domain, subject_of(finding.domain, finding.entity))
+        candidates.setdefault(key, Candidate(finding.domain, key[1])).add(finding)
+    for finding in against:
+        subject = subject_of(finding.domain, finding.entity)
+        for (domain, cand_subject), cand in candidates.items():
+            if domain == finding.domain and (not subject or subject == cand_subject):
+                cand.add(finding)
+    merged = _provider_cascade(_node_cascade(list(candidates.values())))
+    return sorted(merged, key=lambda c: c.score, reverse=True)
+
+
+def _fold(into: Candidate, other: Candidate) -> None:
+    for finding in other.findings.values():
+        note = f"{finding.note} (explained by {into.subject})" if finding.note else finding.note
+        into.add(Finding(f"cascade:{finding.rule}", into.domain, finding.kind, finding.weight * 0.5,
+                         {}, finding.evidence, note))
+
+
+def _node_cascade(candidates: list[Candidate]) -> list[Candidate]:
+    nodes = [c for c in candidates if c.domain == "infra" and c.subject.startswith("node=")
+             and any(f.kind == "node_pressure" for f in c.findings.values())]
+    if not nodes:
+        return candidates
+    node = max(nodes, key=lambda c: c.score)
+    node_name = node.subject.removeprefix("node=")
+    kept = []
+    for cand in candidates:
+        workload = cand.domain == "infra" and cand is not node and not cand.subject.startswith("node=")
+        on_node = any(f.entity.get("on_node") in ("", None, node_name) for f in cand.findings.values())
+        if workload and on_node:
+            _fold(node, cand)
+        else:
+            kept.append(cand)
+    return kept
+
+
+def _provider_cascade(candidates: list[Candidate]) -> list[Candidate]:
+    providers = [c for c in candidates if c.domain == "provider" and c.score > 0]
+    if not providers:
+        return candidates
+    top = max(providers, key=lambda c: c.score)
+    kept = []
+    for cand in candidates:
+        if cand.domain != "provider" and cand.findings and all(f.kind == "symptom" for f in cand.findings.values()):
+            _fold(top, cand)
+        else:
+            kept.append(cand)
+    return kept
+
+
+def to_hypothesis(cand: Candidate, runbook: str = "") -> Hypothesis:
+    entity = {k: v for k, v in cand.entity().items() if k in ENTITY_KEYS}
+    strongest = cand.strongest
+    subject = cand.subject.split("=", 1)[-1] or "the alerting service"
+    cause = CAUSE_TEXT[cand.domain].format(subject=subject)
+    if strongest is not None and cand.domain != "none":
+        cause = f"{strongest.kind.replace('_', ' ')}: {cause}"
+    notes = [f.note for f in sorted(cand.findings.values(), key=lambda f: -f.weight) if f.note]
+    if notes:
+        cause = f"{cause} — {'; '.join(notes[:3])}"
+    return Hypothesis(
+        domain=cand.domain, cause=cause, score=round(cand.score, 3), root_cause=entity,
+        evidence_for=_ids(cand.findings.values()), evidence_against=_ids(cand.against.values()), runbook=runbook,
+    )
+
+
+def _ids(findings: object) -> list[str]:
+    seen: dict[str, None] = {}
+    for finding in findings:  # type: ignore[attr-defined]
+        for ref in finding.evidence:
+            seen.setdefault(ref, None)
+    return list(seen)
+
+
+def by_domain(candidates: list[Candidate]) -> dict[str, list[Candidate]]:
+    grouped: dict[str, list[Candidate]] = defaultdict(list)
+    for cand in candidates:
+        grouped[cand.domain].append(cand)
+    return grouped

@@ -1,0 +1,96 @@
+"""The offline reasoner (the default): deterministic, no LLM.
+
+    evidence + changes + alerts ─> rules ─> findings ─> hypotheses (per domain and entity, plus `none`)
+        ─> scores ─> confidence and verdict ─> root cause, cited evidence, winning runbook
+
+Same situation in, same diagnosis out: replay and production run the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.models import Diagnosis
+from agent.reasoning import hypotheses, rules, scoring
+from agent.reasoning.findings import ENTITY_KEYS, Finding, Situation
+from agent.reasoning.runbooks import choose_runbook
+
+log = logging.getLogger(__name__)
+
+MAX_HYPOTHESES = 8
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """What the offline reasoner concluded, and what `propose` needs to fill the winning runbook's templates."""
+
+    diagnosis: Diagnosis
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Everything known about the root cause (entity keys and helpers such as `prompt_version_previous`)."""
+    runbook: Any = None
+    """The winning runbook object (None when inconclusive, `none`, or no runbook fits)."""
+    findings: list[Finding] = field(default_factory=list)
+
+
+class OfflineReasoner:
+    def __init__(self, runbooks: Any = None, rule_set: Mapping[str, rules.Rule] | None = None) -> None:
+        self.runbooks = runbooks
+        """A runbook index with `search(query, alert=, labels=, k=)` (tools.runbooks), or None."""
+        self.rules = dict(rule_set) if rule_set is not None else rules.load()
+
+    def findings(self, situation: Situation) -> list[Finding]:
+        found = [Finding("prior", "none", "quiet", scoring.NONE_PRIOR, note="")]
+        for name, fn in self.rules.items():
+            try:
+                found.extend(fn(situation))
+            except Exception:  # a rule tripping over odd evidence must not sink the diagnosis
+                log.exception("rule %s failed; skipping it", name)
+        return found
+
+    def reason(self, situation: Situation) -> Reasoning:
+        findings = self.findings(situation)
+        candidates = hypotheses.build(findings)
+        verdict = scoring.verdict([c.score for c in candidates])
+        shares = scoring.confidences([c.score for c in candidates])
+        leader = candidates[verdict.leader]
+        ranked = [hypotheses.to_hypothesis(c) for c in candidates[:MAX_HYPOTHESES]]
+        if not verdict.conclusive:
+            runner = candidates[1] if len(candidates) > 1 else None
+            diagnosis = Diagnosis(
+                status="inconclusive", confidence=round(shares[verdict.leader], 3), hypotheses=ranked,
+                summary=f"Inconclusive: {verdict.why}. Leading: {ranked[0].cause}"
+                + (f"; runner-up: {hypotheses.to_hypothesis(runner).cause}" if runner else ""),
+            )
+            return Reasoning(diagnosis, findings=findings)
+        facts = self._facts(leader, situation)
+        runbook = None
+        if leader.domain != "none":
+            runbook = choose_runbook(self.runbooks, leader, situation)
+        runbook_id = str(getattr(runbook, "id", "") or (runbook.get("id") if isinstance(runbook, dict) else "") or "")
+        ranked[0] = hypotheses.to_hypothesis(leader, runbook_id)
+        root = {k: v for k, v in facts.items() if k in ENTITY_KEYS} if leader.domain != "none" else {}
+        diagnosis = Diagnosis(
+            status="diagnosed", domain=leader.domain, confidence=round(shares[verdict.leader], 3),
+            root_cause=root, summary=self._summary(ranked[0], root), hypotheses=ranked, runbook=runbook_id,
+        )
+        return Reasoning(diagnosis, facts, runbook, findings)
+
+    @staticmethod
+    def _facts(leader: hypotheses.Candidate, situation: Situation) -> dict[str, Any]:
+        facts: dict[str, Any] = {}
+        if leader.domain in ("prompt", "model", "infra") and not leader.subject.startswith("node="):
+            facts |= {"service": situation.service, "namespace": situation.namespace}
+        elif leader.domain == "provider":  # failover applies to the service that calls the provider
+            facts |= {"service": situation.service, "namespace": situation.namespace}
+        facts |= leader.entity()
+        return {k: v for k, v in facts.items() if v not in (None, "")}
+
+    @staticmethod
+    def _summary(top: Any, root: dict[str, str]) -> str:
+        if top.domain == "none":
+            return f"No fault found: {top.cause}"
+        where = ", ".join(f"{k}={v}" for k, v in root.items()) or "unnamed entity"
+        return f"{top.domain} fault at {where}: {top.cause}"

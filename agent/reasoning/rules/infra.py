@@ -1,0 +1,3 @@
+"""Rules: infra (filled in from the evidence tools)."""
+
+from __future__ import annotations

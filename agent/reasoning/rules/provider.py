@@ -1,0 +1,3 @@
+"""Rules: provider (filled in from the evidence tools)."""
+
+from __future__ import annotations
