@@ -1,3 +1,126 @@
-"""Rules: provider (filled in from the evidence tools)."""
+"""Provider rules: status pages, the calls a service makes to its provider, and the LLM gateway (LiteLLM).
+
+| rule | signal | weight |
+|---|---|---|
+| status_page | a Statuspage indicator above `none` or an open incident | 2.5 (3.0 major/critical) |
+| status_page (against) | the provider's page says all systems operational | -1.0 |
+| provider_errors | error/timeout share of a provider's calls above 5 % (and up against the baseline) | 2.0 |
+| rate_limited | rate_limited share of a provider's calls above 5 % | 2.0 |
+| gateway_failures | LiteLLM failures: 429 → rate limit, 5xx/timeouts → provider errors; deployment state ≥ 1 | 2.0 |
+| quota_exhausted | LiteLLM remaining requests at 0 | 2.0 |
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from agent.reasoning.findings import Finding, Situation
+from agent.reasoning.readings import readings
+from agent.reasoning.rules import rule
+
+ERROR_STATUSES = {"error", "timeout"}
+
+
+def provider_pages(situation: Situation) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """(provider, Statuspage summary, evidence id) for every status page in the evidence."""
+    for item in situation.ok():
+        yield from _pages(item.data, "", item.id)
+
+
+def _pages(node: Any, key: str, eid: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    if isinstance(node, Mapping):
+        status = node.get("status")
+        if isinstance(status, Mapping) and "indicator" in status:
+            yield str(node.get("provider") or key), node, eid
+            return
+        if "indicator" in node and isinstance(node.get("indicator"), str):
+            yield str(node.get("provider") or key), {"status": node, "incidents": node.get("incidents", [])}, eid
+            return
+        for k, child in node.items():
+            yield from _pages(child, str(k) if isinstance(child, Mapping) else key, eid)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _pages(child, key, eid)
+
+
+def used_providers(situation: Situation) -> set[str]:
+    """Providers the alerting service calls, from its LLM metrics (empty when unknown)."""
+    service = situation.service
+    return {r.labels["provider"] for r in readings(situation, "llm_requests_total", "llm_request_duration_seconds")
+            if r.labels.get("provider") and (not service or r.labels.get("service") in (None, service))}
+
+
+@rule("status_page")
+def status_page(situation: Situation) -> Iterator[Finding]:
+    used = used_providers(situation)
+    for provider, page, eid in provider_pages(situation):
+        if not provider or (used and provider not in used):
+            continue
+        indicator = str(page["status"].get("indicator", "none"))
+        open_incidents = [i for i in page.get("incidents") or [] if isinstance(i, Mapping)
+                          and i.get("status") not in ("resolved", "postmortem", "completed")]
+        if indicator != "none" or open_incidents:
+            weight = 3.0 if indicator in ("major", "critical") else 2.5
+            title = open_incidents[0].get("name", "") if open_incidents else page["status"].get("description", "")
+            yield Finding("status_page", "provider", "provider_outage", weight, {"provider": provider}, (eid,),
+                          f"{provider} status page: {indicator} — {title}".rstrip(" —"))
+        else:
+            yield Finding("status_page", "provider", "provider_outage", -1.0, {"provider": provider}, (eid,),
+                          f"{provider} status page says all systems operational")
+
+
+@rule("provider_calls")
+def provider_calls(situation: Situation) -> Iterator[Finding]:
+    """Shares of failed calls per provider from `llm_requests_total` (status label)."""
+    totals: dict[str, float] = defaultdict(float)
+    bad: dict[tuple[str, str], float] = defaultdict(float)
+    base_bad: dict[tuple[str, str], float] = defaultdict(float)
+    evidence: dict[str, set[str]] = defaultdict(set)
+    for r in readings(situation, "llm_requests_total"):
+        provider, status = r.labels.get("provider", ""), r.labels.get("status", "")
+        if not provider:
+            continue
+        totals[provider] += r.value
+        evidence[provider].add(r.evidence)
+        group = "rate_limited" if status == "rate_limited" else "error" if status in ERROR_STATUSES else ""
+        if group:
+            bad[(provider, group)] += r.value
+            base_bad[(provider, group)] += r.baseline or 0.0
+    for (provider, group), value in bad.items():
+        share = value / totals[provider] if totals[provider] else 0.0
+        if share > 0.05 and value > base_bad[(provider, group)] * 2:
+            kind = "rate_limit" if group == "rate_limited" else "provider_errors"
+            yield Finding("rate_limited" if group == "rate_limited" else "provider_errors", "provider", kind, 2.0,
+                          {"provider": provider}, tuple(sorted(evidence[provider])),
+                          f"{share:.0%} of calls to {provider} end {group.replace('_', ' ')}")
+
+
+@rule("gateway_failures")
+def gateway_failures(situation: Situation) -> Iterator[Finding]:
+    for r in readings(situation, "litellm_deployment_failure_responses_total"):
+        provider = r.labels.get("api_provider", "")
+        code = r.labels.get("exception_status", "")
+        grew = r.value - (r.baseline or 0.0)
+        if not provider or grew <= 0:
+            continue
+        kind = "rate_limit" if code == "429" else "provider_errors" if code[:1] == "5" or code == "408" else ""
+        if kind:
+            yield Finding("gateway_failures", "provider", kind, 2.0, {"provider": provider}, (r.evidence,),
+                          f"the gateway sees {code} failures from {provider}")
+    for r in readings(situation, "litellm_deployment_state"):
+        provider = r.labels.get("api_provider", "")
+        if provider and r.value >= 1:
+            yield Finding("gateway_state", "provider", "provider_outage", 1.5 if r.value < 2 else 2.0,
+                          {"provider": provider}, (r.evidence,),
+                          f"the gateway marks {provider} as {'partial outage' if r.value < 2 else 'outage'}")
+
+
+@rule("quota_exhausted")
+def quota_exhausted(situation: Situation) -> Iterator[Finding]:
+    for r in readings(situation, "litellm_remaining_requests_metric"):
+        provider = r.labels.get("api_provider", "")
+        if provider and r.value <= 0:
+            yield Finding("quota_exhausted", "provider", "quota", 2.0, {"provider": provider}, (r.evidence,),
+                          f"no requests left in the {provider} quota")

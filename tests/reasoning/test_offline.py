@@ -1,0 +1,135 @@
+"""The offline reasoner on evidence built the way the tools return it (Prometheus vectors, status pages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.reasoning.offline import OfflineReasoner
+from tests.reasoning.helpers import change, evidence, situation
+
+CHAT = {"alertname": "LLMLatencyHigh", "service": "chat", "namespace": "prod", "severity": "critical"}
+
+
+def vec(name: str, value: float, **labels: str) -> dict[str, Any]:
+    return {"metric": {"__name__": name, **labels}, "value": [1700000000, str(value)]}
+
+
+class Books:
+    """A tiny runbook index with the search signature of tools.runbooks (domain-tagged runbooks)."""
+
+    def __init__(self, books: list[dict[str, Any]]) -> None:
+        self.books = books
+        self.queries: list[str] = []
+
+    def search(self, query: str, alert: str | None = None, labels: Any = None, k: int = 3) -> list[dict[str, Any]]:
+        self.queries.append(query)
+        words = set(query.lower().replace(":", " ").split())
+        return sorted(self.books, key=lambda b: -len(words & set(b["keywords"].split())))[:k]
+
+
+BOOKS = Books([
+    {"id": "prompt-output-format", "domain": "prompt", "keywords": "prompt format validation json",
+     "remediations": [{"action": "prompt.rollback", "params": {"namespace": "{namespace}", "service": "{service}",
+                                                              "prompt": "{prompt}",
+                                                              "to_version": "{prompt_version_previous}"}}]},
+    {"id": "provider-outage", "domain": "provider", "keywords": "provider outage status errors",
+     "remediations": [{"action": "provider.failover", "params": {"namespace": "{namespace}",
+                                                                "service": "{service}"}}]},
+    {"id": "node-pressure", "domain": "infra", "keywords": "node pressure memory disk",
+     "remediations": [{"action": "k8s.cordon", "params": {"node": "{node}"}}]},
+    {"id": "pod-oom", "domain": "infra", "keywords": "oom memory killed restarts",
+     "remediations": [{"action": "k8s.scale", "params": {"namespace": "{namespace}", "kind": "Deployment",
+                                                        "name": "{name}", "replicas": 4}}]},
+])
+
+
+def test_a_prompt_change_before_validation_failures_is_a_prompt_fault_on_the_new_version() -> None:
+    s = situation(
+        {"alertname": "LLMOutputValidationFailures", "service": "summarizer", "namespace": "prod"},
+        [evidence("llm_signals", [vec("llm_output_validation_failures_total", 9, service="summarizer",
+                                      namespace="prod", prompt_version="v13", reason="invalid_json")], eid="ev-val")],
+        [change("prompt", 40, service="summarizer", namespace="prod", name="summarize", **{"from": "v12"}, to="v13")],
+    )
+    r = OfflineReasoner(BOOKS).reason(s)
+    d = r.diagnosis
+    assert d.status == "diagnosed" and d.domain == "prompt"
+    assert d.root_cause["service"] == "summarizer" and d.root_cause["prompt_version"] == "v13"
+    cited = d.hypotheses[0].evidence_for
+    assert "ev-val" in cited and any(e.startswith("change:") for e in cited)
+    assert d.runbook == "prompt-output-format"
+    assert r.facts["prompt_version_previous"] == "v12" and r.facts["prompt"] == "summarize"
+
+
+def test_a_provider_outage_behind_a_latency_alert_blames_the_provider_not_the_service() -> None:
+    s = situation(CHAT, [
+        evidence("provider_status", {"openai": {"status": {"indicator": "major", "description": "Partial outage"},
+                                                "incidents": [{"name": "Elevated errors", "status": "investigating"}]},
+                                     "anthropic": {"status": {"indicator": "none"}, "incidents": []}}, eid="ev-sp"),
+        evidence("llm_signals", [
+            vec("llm_requests_total", 40, service="chat", provider="openai", status="ok"),
+            vec("llm_requests_total", 12, service="chat", provider="openai", status="timeout"),
+        ], eid="ev-calls"),
+    ])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.domain == "provider" and d.root_cause["provider"] == "openai"
+    assert d.confidence > 0.8 and d.runbook == "provider-outage"
+
+
+def test_pods_restarting_on_a_node_under_pressure_blame_the_node() -> None:
+    s = situation({"alertname": "KubePodCrashLooping", "service": "ranker", "namespace": "prod"}, [
+        evidence("kubernetes", [
+            vec("kube_node_status_condition", 1, node="gpu-node-3", condition="MemoryPressure", status="true"),
+            vec("kube_pod_container_status_restarts_total", 5, namespace="prod", pod="ranker-7d9f-abcde",
+                node="gpu-node-3"),
+            vec("kube_pod_container_status_waiting_reason", 1, namespace="prod", pod="ranker-7d9f-abcde",
+                reason="CrashLoopBackOff"),
+        ], eid="ev-k8s"),
+    ])
+    r = OfflineReasoner(BOOKS).reason(s)
+    assert r.diagnosis.domain == "infra" and r.diagnosis.root_cause.get("node") == "gpu-node-3"
+    assert r.diagnosis.runbook == "node-pressure"
+
+
+def test_an_oom_killed_service_is_an_infra_fault_of_that_service() -> None:
+    s = situation({"alertname": "KubePodCrashLooping", "service": "embedder", "namespace": "ml"}, [
+        evidence("kubernetes", [
+            vec("kube_pod_container_status_last_terminated_reason", 1, namespace="ml", pod="embedder-5c8b-x1",
+                reason="OOMKilled"),
+            vec("kube_pod_container_status_restarts_total", 4, namespace="ml", pod="embedder-5c8b-x1"),
+        ], eid="ev-oom"),
+    ])
+    r = OfflineReasoner(BOOKS).reason(s)
+    assert r.diagnosis.domain == "infra" and r.diagnosis.root_cause["service"] == "embedder"
+    assert r.facts["name"] == "embedder" and r.facts["namespace"] == "ml"
+
+
+def test_an_alert_that_resolved_with_nothing_behind_it_is_no_fault() -> None:
+    s = situation(CHAT, [], status="resolved")
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "diagnosed" and d.domain == "none" and d.root_cause == {}
+
+
+def test_an_alert_with_no_evidence_at_all_is_inconclusive() -> None:
+    d = OfflineReasoner(BOOKS).reason(situation(CHAT, [])).diagnosis
+    assert d.status == "inconclusive" and d.domain is None
+
+
+def test_two_equally_supported_domains_are_inconclusive() -> None:
+    s = situation(CHAT, [], [
+        change("prompt", 20, service="chat", namespace="prod", name="answer", **{"from": "v3"}, to="v4"),
+        change("model", 20, service="chat", namespace="prod", name="gpt", **{"from": "a"}, to="b"),
+    ])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "inconclusive"
+    assert {h.domain for h in d.hypotheses[:2]} == {"prompt", "model"}
+
+
+def test_a_change_after_the_onset_explains_nothing() -> None:
+    s = situation(CHAT, [], [change("prompt", 1, service="chat", to="v9")], started_min_ago=30)
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert all(h.domain != "prompt" for h in d.hypotheses)
+
+
+def test_the_same_situation_gives_the_same_diagnosis() -> None:
+    s = situation(CHAT, [evidence("provider_status", {"openai": {"status": {"indicator": "critical"}}})])
+    assert OfflineReasoner(BOOKS).reason(s).diagnosis == OfflineReasoner(BOOKS).reason(s).diagnosis
