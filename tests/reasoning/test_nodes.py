@@ -25,8 +25,9 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 def open_incident(store: SqliteStore) -> str:
     payload = AlertmanagerPayload.model_validate(json.loads(SAMPLE.read_text()))
-    store.record_change(ChangeEvent(at=NOW - timedelta(minutes=40), kind="prompt", service="summarizer",
-                                    namespace="prod", name="summarize", to="v13", **{"from": "v12"}))
+    store.record_change(ChangeEvent.model_validate({
+        "at": NOW - timedelta(minutes=40), "kind": "prompt", "service": "summarizer", "namespace": "prod",
+        "name": "summarize", "from": "v12", "to": "v13"}))
     return store.record_notification(payload, NOW, NOW).incident.id
 
 
