@@ -133,3 +133,28 @@ def test_a_change_after_the_onset_explains_nothing() -> None:
 def test_the_same_situation_gives_the_same_diagnosis() -> None:
     s = situation(CHAT, [evidence("provider_status", {"openai": {"status": {"indicator": "critical"}}})])
     assert OfflineReasoner(BOOKS).reason(s).diagnosis == OfflineReasoner(BOOKS).reason(s).diagnosis
+
+
+def test_a_planned_deploy_that_went_fine_is_no_fault() -> None:
+    s = situation({"alertname": "KubeDeploymentReplicasMismatch", "service": "search", "namespace": "prod"}, [
+        evidence("kubernetes", [
+            vec("kube_deployment_spec_replicas", 4, namespace="prod", deployment="search"),
+            vec("kube_deployment_status_replicas_available", 4, namespace="prod", deployment="search"),
+        ], eid="ev-dep"),
+    ], [change("deploy", 12, service="search", namespace="prod", name="search", to="search:2.1")], status="resolved")
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "diagnosed" and d.domain == "none"
+
+
+def test_rate_limit_errors_in_the_logs_point_at_the_provider_the_service_calls() -> None:
+    s = situation({"alertname": "LLMErrorRateHigh", "service": "triage", "namespace": "support"}, [
+        evidence("llm_signals", [
+            vec("llm_requests_total", 80, service="triage", provider="anthropic", status="ok"),
+            vec("llm_requests_total", 30, service="triage", provider="anthropic", status="rate_limited"),
+        ], eid="ev-calls"),
+        evidence("logs", {"signatures": [{"text": "HTTP 429 Too Many Requests from api.anthropic.com",
+                                          "count": 412}]}, eid="ev-logs"),
+    ])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.domain == "provider" and d.root_cause["provider"] == "anthropic"
+    assert "ev-logs" in d.hypotheses[0].evidence_for and "ev-calls" in d.hypotheses[0].evidence_for
