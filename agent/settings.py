@@ -74,6 +74,7 @@ class Settings(BaseModel):
 
     # reasoning
     llm: str = Field("", description="`provider:model` of a LangChain chat model; '' = offline reasoner only")
+    llm_max_steps: int = Field(6, ge=1, le=20, description="Most rounds of tool calls the LLM reasoner may make")
     chroma_url: str = Field("", description="Chroma server URL; '' = embedded Chroma under DATA_DIR")
     embedding_model_dir: Path | None = Field(None, description="Local folder holding Chroma's onnx/ model")
 

@@ -40,7 +40,8 @@ async def diagnose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     }
     model = ctx.clients.chat_model
     if model is not None:
-        llm = LLMReasoner(model, ctx.settings.llm or type(model).__name__, build_toolbox(ctx))
+        llm = LLMReasoner(model, ctx.settings.llm or type(model).__name__, build_toolbox(ctx),
+                          max_steps=ctx.settings.llm_max_steps)
         outcome = await llm.reason(situation, reasoning.diagnosis)
         for call in outcome.transcript:
             ctx.audit.append(ctx.incident_id, "tool_call", llm.actor, call)
