@@ -147,3 +147,15 @@ async def test_a_failing_model_falls_back() -> None:
 
     outcome = await LLMReasoner(Broken(responses=[submit(VERDICT)]), "fake:broken").reason(SITUATION, OFFLINE)
     assert outcome.fell_back and "provider unreachable" in outcome.diagnosis.summary
+
+
+def test_the_llm_setting_must_name_provider_and_model() -> None:
+    import pytest
+
+    from agent.errors import ConfigError
+    from agent.reasoning.llm import build_chat_model
+
+    with pytest.raises(ConfigError, match="provider:model"):
+        build_chat_model("gpt-4.1")
+    with pytest.raises(ConfigError, match="cannot build the chat model"):
+        build_chat_model("no-such-provider:some-model")
