@@ -172,8 +172,7 @@ def load_policy_file(path: Path) -> PolicyFile:
         first = exc.errors()[0]
         loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         where = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(node, loc)
-        raise ConfigError(f"policy file {path}, line {line}, field {where}: {first['msg']}") from exc
+        raise ConfigError(f"policy file {path}, line {_line_of(node, loc)}, field {where}: {first['msg']}") from exc
 
 
 _UNION_TAGS = {"str", "int", "function-after[_ttl(), union[str,int]]"}

@@ -116,7 +116,7 @@ class Rule(Strict):
     approvers: list[str] = Field(default_factory=list)
     min_approvals: int = Field(1, ge=0, le=10)
     approval_ttl: str | int = "1h"
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Field(default_factory=lambda: Limits.model_validate({}))
     freeze: list[FreezeWindow] = Field(default_factory=list)
 
     @field_validator("approval_ttl")
