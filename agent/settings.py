@@ -90,6 +90,11 @@ class Settings(BaseModel):
     slack_app_token: SecretStr | None = Field(None, description="App token (xapp-...) for Socket Mode")
     slack_channel: str = Field("", description="Default channel for incident threads")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    slack_routes: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Per-route channels: `[{\"channel\": \"C123\", LABEL: VALUE, ...}]`; the first entry whose labels "
+        "all match the incident's labels names its channel; none matching = slack_channel",
+    )
 
     @property
     def sqlite_path(self) -> Path:
