@@ -3,7 +3,8 @@
 Findings are grouped by domain and by the entity they point at (the *subject*: a provider, a service, a node),
 so `openai is failing` and `the chat service's prompt broke` compete as separate hypotheses. Each rule counts
 once per hypothesis (its strongest finding), so ten pods saying the same thing do not outvote one clear signal.
-Findings against a domain weaken every hypothesis of that domain they agree with.
+Findings against a domain weaken every hypothesis of that domain they agree with; findings that name no subject
+support every hypothesis of their domain.
 
 Two cascade rules then move symptoms to their cause:
 
@@ -82,12 +83,20 @@ def build(findings: list[Finding]) -> list[Candidate]:
     """Group findings into candidates, apply findings against, then the cascade rules."""
     candidates: dict[tuple[str, str], Candidate] = {}
     against: list[Finding] = []
+    loose: list[Finding] = []
     for finding in findings:
         if finding.weight <= 0:
             against.append(finding)
             continue
         key = (finding.domain, subject_of(finding.domain, finding.entity))
+        if not key[1] and finding.domain != "none":
+            loose.append(finding)
+            continue
         candidates.setdefault(key, Candidate(finding.domain, key[1])).add(finding)
+    for finding in loose:  # no subject: supports every hypothesis of its domain, or stands alone
+        same = [c for (domain, _), c in candidates.items() if domain == finding.domain]
+        for cand in same or [candidates.setdefault((finding.domain, ""), Candidate(finding.domain, ""))]:
+            cand.add(finding)
     for finding in against:
         subject = subject_of(finding.domain, finding.entity)
         for (domain, cand_subject), cand in candidates.items():

@@ -16,6 +16,7 @@ from typing import Any
 from agent.models import Diagnosis
 from agent.reasoning import hypotheses, rules, scoring
 from agent.reasoning.findings import ENTITY_KEYS, Finding, Situation
+from agent.reasoning.rules.provider import used_providers
 from agent.reasoning.runbooks import choose_runbook
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,10 @@ class OfflineReasoner:
         elif leader.domain == "provider":  # failover applies to the service that calls the provider
             facts |= {"service": situation.service, "namespace": situation.namespace}
         facts |= leader.entity()
+        if leader.domain == "provider" and not facts.get("provider"):
+            used = used_providers(situation)
+            if len(used) == 1:
+                facts["provider"] = used.pop()
         return {k: v for k, v in facts.items() if v not in (None, "")}
 
     @staticmethod

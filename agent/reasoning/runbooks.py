@@ -1,7 +1,8 @@
 """Choosing the winning hypothesis's runbook from the runbook index (tools.runbooks, Chroma).
 
 The query is the hypothesis's kind and cause in words, with the alert name and labels (the index combines the
-front matter's match with semantic similarity). Only runbooks of the hypothesis's domain may win.
+front matter's match with semantic similarity). Only runbooks of the hypothesis's domain may win; a runbook
+whose own signals held for this incident (rule `runbook_signals`) goes first.
 """
 
 from __future__ import annotations
@@ -47,8 +48,16 @@ def choose_runbook(index: Any, cand: Candidate, situation: Situation) -> Any:
     except Exception as exc:
         log.warning("runbook search failed: %s: %s", type(exc).__name__, exc)
         return None
-    for hit in hits or []:
-        book = runbook_of(hit)
-        if field_of(book, "domain") == cand.domain:
+    books = [runbook_of(hit) for hit in hits or []]
+    named = [f.entity["runbook"] for f in sorted(cand.findings.values(), key=lambda f: -f.weight)
+             if f.entity.get("runbook")]
+    for runbook_id in named:  # a runbook whose own signals held wins within its domain
+        book = next((b for b in books if field_of(b, "id") == runbook_id), None)
+        if book is None and hasattr(index, "get"):
+            try:
+                book = index.get(runbook_id)
+            except Exception:
+                book = None
+        if book is not None and field_of(book, "domain") == cand.domain:
             return book
-    return None
+    return next((b for b in books if field_of(b, "domain") == cand.domain), None)
