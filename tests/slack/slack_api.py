@@ -282,7 +282,7 @@ def _handler_for(server: SlackApiServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path.startswith("/upload/"):
                 file_id = path.removeprefix("/upload/")
                 with server._lock:
@@ -299,6 +299,7 @@ def _handler_for(server: SlackApiServer) -> type[BaseHTTPRequestHandler]:
                 params: dict[str, Any] = json.loads(raw or b"{}")
             else:
                 params = dict(parse_qsl(raw.decode()))
+            params = {**dict(parse_qsl(query)), **params}
             retry_after = server._take_rate_limit(method)
             if retry_after is not None:
                 server._record(method, params, 429)
