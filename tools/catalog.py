@@ -8,16 +8,21 @@ scope, window_s)` renders one signal for one service.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import ConfigError
+from agent.models import Evidence
+from tools import prometheus
 from tools.prometheus import duration
+from tools.result import result
 
 BUILTIN = Path(__file__).with_name("signals.yaml")
 Group = Literal["infra", "service", "llm", "gateway"]
@@ -123,3 +128,46 @@ def load_catalog(override: Path | str | None = None) -> Catalog:
     extra = _read(Path(override))
     return Catalog(CatalogFile(metrics={**base.metrics, **extra.metrics}, labels={**base.labels, **extra.labels},
                                signals={**base.signals, **extra.signals}))
+
+
+MAX_SERIES = 20
+
+
+def signal_set(prom: Any, catalog: Catalog, names: Sequence[str], scope: Scope, at: datetime,
+               baseline_at: datetime | None, *, tool: str, window_s: float = 300.0,
+               timeout_s: float = 10.0) -> Evidence:
+    """Evaluate the catalog signals `names` for `scope` at the instant and at the baseline instant.
+
+    One Evidence for the set (shape in tools/EVIDENCE.md, "Signal sets"): `ok` when any signal has series,
+    `no_data` when none has and none failed, `error` when every signal failed. Never raises.
+    """
+    frame: dict[str, Any] = {
+        "scope": {"service": scope.service, "namespace": scope.namespace}, "at": at.isoformat(),
+        "baseline_at": baseline_at.isoformat() if baseline_at else None, "window": duration(window_s),
+        "signals": [], "empty": [], "errors": {},
+    }
+    queries: list[str] = []
+    for name in names:
+        try:
+            promql = catalog.promql(name, scope, window_s)
+        except ConfigError as exc:
+            frame["errors"][name] = str(exc)
+            continue
+        queries.append(promql)
+        found = prometheus.compare(prom, promql, at, baseline_at, name=name, timeout_s=timeout_s, tool=tool)
+        if found.status == "error":
+            frame["errors"][name] = found.error
+        elif found.status == "no_data":
+            frame["empty"].append(name)
+        else:
+            series = sorted(found.data["series"], key=lambda s: -(s["value"] if s["value"] is not None else -1e300))
+            frame["signals"].append({"signal": name, "group": catalog.signals[name].group, "query": promql,
+                                     "series": series[:MAX_SERIES], "truncated": max(0, len(series) - MAX_SERIES)})
+    query = "; ".join(queries) + f" @ {at.isoformat()}" + (f" vs @ {baseline_at.isoformat()}" if baseline_at else "")
+    if frame["signals"]:
+        seen = ", ".join(s["signal"] for s in frame["signals"])
+        return result(tool, "ok", query, data=frame, summary=f"{len(frame['signals'])} signals with data: {seen}")
+    if frame["errors"] and not frame["empty"]:
+        first = next(iter(frame["errors"].values()))
+        return result(tool, "error", query, data=frame, error=f"every signal failed: {first}")
+    return result(tool, "no_data", query, data=frame, summary="no signal has data")
