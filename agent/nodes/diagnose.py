@@ -17,6 +17,7 @@ from agent.reasoning.offline import OfflineReasoner
 from agent.reasoning.proposal import remediations_of
 from agent.reasoning.rules.changes import SLACK, WINDOW
 from agent.reasoning.runbook_signals import checks_for, run_checks
+from agent.reasoning.timeline import from_tool, merge
 from agent.reasoning.toolbox import build_toolbox
 from agent.state import State
 
@@ -52,7 +53,7 @@ async def diagnose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     assert state.incident is not None
     bare = Situation(state.incident, state.evidence, [], ctx.instant)
-    changes = await asyncio.to_thread(change_timeline, bare.onset, ctx)
+    changes = merge(from_tool(state.evidence), await asyncio.to_thread(change_timeline, bare.onset, ctx))
     extra = await runbook_checks(bare, ctx)
     situation = Situation(state.incident, [*state.evidence, *extra], changes, ctx.instant)
     reasoning = await asyncio.to_thread(OfflineReasoner(ctx.clients.runbooks).reason, situation)

@@ -152,7 +152,7 @@ def test_rate_limit_errors_in_the_logs_point_at_the_provider_the_service_calls()
             vec("llm_requests_total", 80, service="triage", provider="anthropic", status="ok"),
             vec("llm_requests_total", 30, service="triage", provider="anthropic", status="rate_limited"),
         ], eid="ev-calls"),
-        evidence("logs", {"signatures": [{"text": "HTTP 429 Too Many Requests from api.anthropic.com",
+        evidence("logs.kubernetes", {"signatures": [{"signature": "HTTP 429 Too Many Requests from api.anthropic.com",
                                           "count": 412}]}, eid="ev-logs"),
     ])
     d = OfflineReasoner(BOOKS).reason(s).diagnosis

@@ -29,6 +29,6 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 def load() -> dict[str, Rule]:
     """Every rule, once the rule modules are imported."""
-    from agent.reasoning.rules import changes, infra, llm, provider, quiet, runbook, signatures  # noqa: F401
+    from agent.reasoning.rules import changes, infra, kube, llm, provider, quiet, runbook, signatures  # noqa: F401
 
     return dict(RULES)

@@ -69,13 +69,12 @@ def bad_rollout(situation: Situation) -> Iterator[Finding]:
 
 @rule("restarts")
 def restarts(situation: Situation) -> Iterator[Finding]:
-    """Restarts in the window (the tool's increase, or a rise against its baseline)."""
+    """Restarts in the window (the catalog's `restarts` is the increase), more than in the baseline window."""
     for r in readings(situation, "kube_pod_container_status_restarts_total", "restarts", "pod_restarts"):
-        grew = r.value - r.baseline if r.baseline is not None else r.value
-        if grew >= 1:
+        if r.value >= 1 and (r.baseline is None or r.value > r.baseline):
             ent = workload(r, situation)
             yield Finding("restarts", "infra", "restarts", 1.0, ent, (r.evidence,),
-                          f"{ent.get('pod') or ent.get('service', 'a pod')} restarted {grew:g} times")
+                          f"{ent.get('pod') or ent.get('service', 'a pod')} restarted {r.value:g} times")
 
 
 @rule("replicas_missing")

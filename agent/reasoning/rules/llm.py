@@ -7,10 +7,10 @@ With no version to blame, eval decay and refusals point to the model (drift with
 
 | rule | signal | domain | weight |
 |---|---|---|---|
-| output_validation | validation failures on a prompt version | prompt | 1.5 |
+| output_validation | validation failures above 2 % of a prompt version's calls, 3× the baseline | prompt | 1.5 |
 | token_bloat | input tokens per prompt version up 1.5× or more | prompt | 1.5 |
-| eval_regression | eval score down 0.1+ on one version against another or its baseline | by label | 2.0 |
-| eval_drift | eval score down with every version alike | model | 1.0 |
+| eval_regression | eval score down 0.1+ on a new version against the metric's best | by label | 2.0 |
+| eval_drift | eval score down 0.1+ on the same series (no version changed) | model | 2.0 |
 | refusals | refused share of calls above 5 % | model | 1.5 |
 | guardrail_blocks | guardrail blocks up 3× or more | prompt and model | 1.0 each |
 """
@@ -34,14 +34,28 @@ def _service_entity(r: Reading, situation: Situation, *keys: str) -> dict[str, s
     return {k: v for k, v in ent.items() if v}
 
 
+def _calls_by(situation: Situation, label: str) -> dict[str, float]:
+    """Model calls per second per value of `label` (from the catalog's `llm_requests_total` signal)."""
+    calls: dict[str, float] = defaultdict(float)
+    for r in readings(situation, "llm_requests_total"):
+        calls[r.labels.get(label, "")] += r.value
+    return calls
+
+
 @rule("output_validation")
 def output_validation(situation: Situation) -> Iterator[Finding]:
+    """Validation failures on a prompt version: above 2 % of its calls (when calls are known), and at least
+    three times the baseline rate (a chronic low rate is not an incident)."""
+    calls = _calls_by(situation, "prompt_version")
     for r in readings(situation, "llm_output_validation_failures_total", "output_validation_failures"):
-        if r.value > 0 and (r.baseline is None or r.rise >= 3):
-            ent = _service_entity(r, situation, "prompt_version")
-            yield Finding("output_validation", "prompt", "prompt_format", 1.5, ent, (r.evidence,),
-                          f"outputs fail validation ({r.labels.get('reason', 'format')}) on prompt "
-                          f"{r.labels.get('prompt_version', '?')}")
+        version = r.labels.get("prompt_version", "")
+        share = r.value / calls[version] if calls.get(version) else None
+        if r.value <= 0 or (share is not None and share < 0.02) or (r.baseline is not None and r.rise < 3):
+            continue
+        ent = _service_entity(r, situation, "prompt_version")
+        how_much = f"{share:.0%} of calls" if share is not None else f"{r.value:.2g}/s"
+        yield Finding("output_validation", "prompt", "prompt_format", 1.5, ent, (r.evidence,),
+                      f"{how_much} fail validation ({r.labels.get('reason', 'format')}) on prompt {version or '?'}")
 
 
 @rule("token_bloat")
@@ -69,25 +83,33 @@ def token_bloat(situation: Situation) -> Iterator[Finding]:
 
 @rule("eval_regression")
 def eval_regression(situation: Situation) -> Iterator[Finding]:
-    scores = readings(situation, "llm_eval_score", "eval_score")
-    if not scores:
-        return
-    for r in scores:  # against its own baseline: drift if no version differs, else handled below
-        if r.baseline is not None and r.baseline - r.value >= EVAL_DROP:
-            yield Finding("eval_drift", "model", "eval_drift", 1.0,
-                          _service_entity(r, situation, "model", "model_version"), (r.evidence,),
-                          f"eval {r.labels.get('metric', 'score')} fell from {r.baseline:.2f} to {r.value:.2f}")
-    worst = min(scores, key=lambda r: r.value)
-    best = max(scores, key=lambda r: r.value)
-    if best.value - worst.value < EVAL_DROP:
-        return
-    for label, domain in (("prompt_version", "prompt"), ("model_version", "model")):
-        if worst.labels.get(label) and worst.labels.get(label) != best.labels.get(label):
-            keys = ("prompt_version",) if domain == "prompt" else ("model", "model_version")
-            yield Finding("eval_regression", domain, "eval_regression", 2.0,  # type: ignore[arg-type]
-                          _service_entity(worst, situation, *keys), (worst.evidence, best.evidence),
-                          f"eval {worst.labels.get('metric', 'score')} {worst.value:.2f} on {label} "
-                          f"{worst.labels[label]} against {best.value:.2f} on {best.labels.get(label, '?')}")
+    """Per eval metric: the worst series now against the best the metric had (at the baseline, or now on
+    another version). A drop of EVAL_DROP or more on a new label value pins the version whose label differs
+    (prompt_version → prompt, model_version → model); the same series falling is drift (model)."""
+    by_metric: dict[str, list[Reading]] = defaultdict(list)
+    for r in readings(situation, "llm_eval_score", "eval_score"):
+        by_metric[r.labels.get("metric", "")].append(r)
+    for metric, rs in by_metric.items():
+        worst = min(rs, key=lambda r: r.value)
+        with_baseline = [r for r in rs if r.baseline is not None]
+        reference = (max(with_baseline, key=lambda r: r.baseline or 0.0) if with_baseline
+                     else max(rs, key=lambda r: r.value))
+        before = reference.baseline if reference.baseline is not None else reference.value
+        if before - worst.value < EVAL_DROP:
+            continue
+        what = f"eval {metric or 'score'} {before:.2f} → {worst.value:.2f}"
+        pinned = False
+        for label, domain in (("prompt_version", "prompt"), ("model_version", "model")):
+            if worst.labels.get(label) and worst.labels.get(label) != reference.labels.get(label):
+                keys = ("prompt_version",) if domain == "prompt" else ("model", "model_version")
+                pinned = True
+                yield Finding("eval_regression", domain, "eval_regression", 2.0,  # type: ignore[arg-type]
+                              _service_entity(worst, situation, *keys), (worst.evidence,),
+                              f"{what} on {label} {worst.labels[label]} (was {reference.labels.get(label, '?')})")
+        if not pinned:
+            yield Finding("eval_drift", "model", "eval_drift", 2.0,
+                          _service_entity(worst, situation, "model", "model_version"), (worst.evidence,),
+                          f"{what} with no version change")
 
 
 @rule("refusals")

@@ -4,9 +4,10 @@
 |---|---|---|
 | status_page | a Statuspage indicator above `none` or an open incident | 2.5 (3.0 major/critical) |
 | status_page (against) | the provider's page says all systems operational | -1.0 |
-| provider_errors | error/timeout share of a provider's calls above 5 % (and up against the baseline) | 2.0 |
-| rate_limited | rate_limited share of a provider's calls above 5 % | 2.0 |
-| gateway_failures | LiteLLM failures: 429 → rate limit, 5xx/timeouts → provider errors; deployment state ≥ 1 | 2.0 |
+| provider_errors | error/timeout share of a provider's calls above 5 % (and doubled against the baseline) | 2.0 |
+| rate_limited | rate_limited share of a provider's calls above 5 % (and doubled) | 2.0 |
+| gateway_failures | LiteLLM failures (≥ 0.01/s, doubled): 429 → rate limit, 5xx/408 → provider errors | 2.0 |
+| gateway_state | LiteLLM deployment state 1 (partial outage) / 2 (outage) | 1.5 / 2.0 |
 | quota_exhausted | LiteLLM remaining requests at 0 | 2.0 |
 """
 
@@ -97,13 +98,24 @@ def provider_calls(situation: Situation) -> Iterator[Finding]:
                           f"{share:.0%} of calls to {provider} end {group.replace('_', ' ')}")
 
 
+@rule("provider_shares")
+def provider_shares(situation: Situation) -> Iterator[Finding]:
+    """The catalog's ready-made shares per provider: `provider_error_rate` and `rate_limited` (0..1)."""
+    for name, rule_name, kind, what in (("provider_error_rate", "provider_errors", "provider_errors", "fail"),
+                                        ("rate_limited", "rate_limited", "rate_limit", "are rate limited")):
+        for r in readings(situation, name):
+            provider = r.labels.get("provider", "")
+            if provider and r.value > 0.05 and (r.baseline is None or r.value > 2 * r.baseline):
+                yield Finding(rule_name, "provider", kind, 2.0, {"provider": provider}, (r.evidence,),
+                              f"{r.value:.0%} of calls to {provider} {what}")
+
+
 @rule("gateway_failures")
 def gateway_failures(situation: Situation) -> Iterator[Finding]:
     for r in readings(situation, "litellm_deployment_failure_responses_total"):
         provider = r.labels.get("api_provider", "")
         code = r.labels.get("exception_status", "")
-        grew = r.value - (r.baseline or 0.0)
-        if not provider or grew <= 0:
+        if not provider or r.value < 0.01 or r.value <= 2 * (r.baseline or 0.0):
             continue
         kind = "rate_limit" if code == "429" else "provider_errors" if code[:1] == "5" or code == "408" else ""
         if kind:

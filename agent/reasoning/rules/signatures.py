@@ -40,16 +40,16 @@ PATTERNS: list[tuple[re.Pattern[str], Domain, str, float]] = [
 LOG_TOOLS = ("log", "signature", "cloudwatch")
 
 
-def texts(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, Mapping):
-        for key, child in node.items():
-            if key not in ("query", "labels", "metric"):
-                yield from texts(child)
-    elif isinstance(node, list):
-        for child in node:
-            yield from texts(child)
+def texts(data: Any) -> Iterator[str]:
+    """The error texts of a log tool's answer: its signatures (and their examples), largest first."""
+    if not isinstance(data, Mapping):
+        return
+    for signature in data.get("signatures") or []:
+        if isinstance(signature, Mapping):
+            yield str(signature.get("signature") or "")
+            yield str(signature.get("example") or "")
+        elif isinstance(signature, str):
+            yield signature
 
 
 @rule("error_signatures")
