@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.models import Diagnosis
 from agent.reasoning import hypotheses, rules, scoring
+from agent.reasoning.facts import derived_facts
 from agent.reasoning.findings import ENTITY_KEYS, Finding, Situation
 from agent.reasoning.rules.provider import used_providers
 from agent.reasoning.runbooks import choose_runbook
@@ -82,10 +83,11 @@ class OfflineReasoner:
     @staticmethod
     def _facts(leader: hypotheses.Candidate, situation: Situation) -> dict[str, Any]:
         facts: dict[str, Any] = {}
-        if leader.domain in ("prompt", "model", "infra") and not leader.subject.startswith("node="):
+        strongest = leader.strongest
+        if not leader.subject.startswith("node="):
+            # a provider's remediation (failover) applies to the service that calls it
             facts |= {"service": situation.service, "namespace": situation.namespace}
-        elif leader.domain == "provider":  # failover applies to the service that calls the provider
-            facts |= {"service": situation.service, "namespace": situation.namespace}
+            facts |= derived_facts(situation, strongest.kind if strongest else "")
         facts |= leader.entity()
         if leader.domain == "provider" and not facts.get("provider"):
             used = used_providers(situation)

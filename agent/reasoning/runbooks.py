@@ -44,7 +44,7 @@ def choose_runbook(index: Any, cand: Candidate, situation: Situation) -> Any:
         return None
     alert = situation.labels.get("alertname")
     try:
-        hits = index.search(query_for(cand), alert=alert, labels=situation.labels, k=SEARCH_K)
+        hits = index.search(query_for(cand), alert=alert, labels=situation.labels, k=SEARCH_K, domain=cand.domain)
     except Exception as exc:
         log.warning("runbook search failed: %s: %s", type(exc).__name__, exc)
         return None

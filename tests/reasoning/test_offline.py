@@ -21,10 +21,12 @@ class Books:
         self.books = books
         self.queries: list[str] = []
 
-    def search(self, query: str, alert: str | None = None, labels: Any = None, k: int = 3) -> list[dict[str, Any]]:
+    def search(self, query: str, alert: str | None = None, labels: Any = None, k: int = 3,
+               domain: str | None = None) -> list[dict[str, Any]]:
         self.queries.append(query)
         words = set(query.lower().replace(":", " ").split())
-        return sorted(self.books, key=lambda b: -len(words & set(b["keywords"].split())))[:k]
+        books = [b for b in self.books if domain is None or b["domain"] == domain]
+        return sorted(books, key=lambda b: -len(words & set(b["keywords"].split())))[:k]
 
 
 BOOKS = Books([
