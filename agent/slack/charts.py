@@ -73,6 +73,7 @@ def render(series: list[Series], instant: datetime, title: str) -> bytes:
                     linewidth=1.4)
         ax.axvline(instant, color="#d62728", linestyle="--", linewidth=1, label="alert")  # type: ignore[arg-type]
         ax.set_title(title[:90], fontsize=10)
+        ax.set_xlabel("UTC", fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
         fig.autofmt_xdate()

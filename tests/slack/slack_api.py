@@ -273,7 +273,8 @@ def _handler_for(server: SlackApiServer) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
             raw = (json.dumps(body) if isinstance(body, dict) else body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            kind = "application/json" if isinstance(body, dict) else "text/plain"
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(raw)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
