@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from tools.actions.base import ActionError
 
 MERGE_PATCH = "application/merge-patch+json"
-IGNORED = {"managedFields", "resourceVersion", "uid", "creationTimestamp", "selfLink"}
+IGNORED = {"managedFields", "resourceVersion", "uid", "creationTimestamp", "selfLink", "generation"}
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -68,7 +68,9 @@ def workload_snapshot(obj: dict[str, Any]) -> dict[str, Any]:
 
 def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
     """Leaf differences between two objects, ignoring bookkeeping fields and status."""
-    if isinstance(before, dict) and isinstance(after, dict):
+    if isinstance(before, dict) or isinstance(after, dict):
+        before = before if isinstance(before, dict) else ({} if before is None else {"": before})
+        after = after if isinstance(after, dict) else ({} if after is None else {"": after})
         out: list[dict[str, Any]] = []
         for key in sorted(set(before) | set(after)):
             if key in IGNORED or (not path and key == "status"):
