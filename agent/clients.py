@@ -14,9 +14,13 @@ log = logging.getLogger(__name__)
 
 
 def prometheus_client(settings: Settings) -> Any:
+    """PrometheusConnect with the tool timeout and one quick retry (its default retries for a long time)."""
     from prometheus_api_client import PrometheusConnect
+    from urllib3.util.retry import Retry
 
-    return PrometheusConnect(url=settings.prometheus_url, disable_ssl=False)
+    retry = Retry(total=1, backoff_factor=0.1, status_forcelist=(502, 503, 504), allowed_methods=None)
+    return PrometheusConnect(url=settings.prometheus_url, disable_ssl=False, retry=retry,
+                             timeout=settings.tool_timeout_s)
 
 
 def kubernetes_client(settings: Settings) -> Any:
@@ -26,6 +30,7 @@ def kubernetes_client(settings: Settings) -> Any:
     if settings.kubernetes_url:
         configuration = client.Configuration()
         configuration.host = settings.kubernetes_url
+        configuration.retries = 1
         return client.ApiClient(configuration)
     try:
         if settings.kubeconfig:
@@ -42,14 +47,18 @@ def kubernetes_client(settings: Settings) -> Any:
 
 def cloudwatch_logs_client(settings: Settings) -> Any:
     import boto3
+    from botocore.config import Config
 
-    kwargs: dict[str, Any] = {"region_name": settings.aws_region}
+    config = Config(connect_timeout=settings.tool_timeout_s, read_timeout=settings.tool_timeout_s,
+                    retries={"max_attempts": 2, "mode": "standard"})
+    kwargs: dict[str, Any] = {"region_name": settings.aws_region, "config": config}
     if settings.aws_endpoint_url:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
     return boto3.client("logs", **kwargs)
 
 
 def build_clients(settings: Settings) -> Clients:
+    """Every client the evidence tools use, built from the settings (nothing connects until a tool calls)."""
     return Clients(
         prometheus=prometheus_client(settings),
         kubernetes=kubernetes_client(settings),

@@ -82,17 +82,17 @@ class Catalog:
         if signal is None:
             raise ConfigError(f"signal catalog has no signal {name!r} (known: {', '.join(sorted(self.signals))})")
         values = {**self.metrics, **{f"label_{k}": v for k, v in self.labels.items()}, "window": duration(window_s),
-                  "svc_sel": self._selector(service=scope.service, namespace=scope.namespace),
-                  "ns_sel": self._selector(namespace=scope.namespace),
-                  "deploy_sel": self._selector(namespace=scope.namespace, deployment=scope.deployment or scope.service),
-                  "pod_sel": self._selector(namespace=scope.namespace, pod_prefix=scope.pod_prefix)}
+                  "svc_sel": self.selector(service=scope.service, namespace=scope.namespace),
+                  "ns_sel": self.selector(namespace=scope.namespace),
+                  "deploy_sel": self.selector(namespace=scope.namespace, deployment=scope.deployment or scope.service),
+                  "pod_sel": self.selector(namespace=scope.namespace, pod_prefix=scope.pod_prefix)}
         try:
             text = Template(signal.query).substitute(values)
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"signal {name!r}: unknown placeholder {exc} in {signal.query!r}") from exc
         return re.sub(r"\{,|,\}", lambda m: m.group(0).replace(",", ""), text)
 
-    def _selector(self, *, service: str = "", namespace: str = "", deployment: str = "", pod_prefix: str = "") -> str:
+    def selector(self, *, service: str = "", namespace: str = "", deployment: str = "", pod_prefix: str = "") -> str:
         parts = []
         if service:
             parts.append(f'{self.label("service")}="{_escape(service)}"')

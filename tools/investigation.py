@@ -1,14 +1,30 @@
-"""Which tools an incident calls: the plan the `investigate` node runs in parallel."""
+"""Which tools an incident calls: the plan the `investigate` node runs in parallel.
+
+From the incident's labels (service, namespace, pod, deployment) the plan asks for: the alert's own
+expression, the infra and LLM signals of the catalog with a baseline before the onset, the gateway, the
+Kubernetes workload (pods, events, rollouts, nodes) and its logs, CloudWatch logs when log groups are
+configured, every configured provider's status page, and the change timeline. Each probe is one blocking
+call; the node runs them in threads under the per-call timeout and the overall budget.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 from agent.context import Context
+from agent.errors import ConfigError
 from agent.models import Evidence, Incident
-from tools import prometheus
+from tools import changes, cloudwatch, kubernetes, llm_signals, logs, prometheus, provider_status
+from tools.catalog import Catalog, Scope, load_catalog, signal_set
+from tools.result import result
+
+INFRA_TOOL = "infra_signals"
+BASELINE_OFFSET = timedelta(hours=1)
+"""Signals are compared with their value this long before the alert's onset."""
 
 
 @dataclass(frozen=True)
@@ -26,18 +42,85 @@ def alert_expression(generator_url: str) -> str:
     return values[0] if values else ""
 
 
+def incident_labels(incident: Incident) -> dict[str, str]:
+    """The incident's common labels, completed from its first firing alert."""
+    merged: dict[str, str] = {}
+    for alert in (incident.firing or incident.alerts)[:1]:
+        merged.update(alert.labels)
+    merged.update(incident.labels)
+    return merged
+
+
+def onset_of(incident: Incident, instant: datetime) -> datetime:
+    """When the trouble started: the earliest start of the incident's alerts (the instant without alerts)."""
+    starts = [a.starts_at for a in incident.alerts if a.starts_at <= instant]
+    return min(starts) if starts else instant
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(path: str | None) -> Catalog:
+    return load_catalog(path)
+
+
+def _failing(tool: str, query: str, message: str) -> Probe:
+    return Probe(tool, query, lambda: result(tool, "error", query, error=message))
+
+
 def plan(incident: Incident, ctx: Context) -> list[Probe]:
+    settings, clients, at = ctx.settings, ctx.clients, ctx.instant
+    timeout = settings.tool_timeout_s
+    labels = incident_labels(incident)
+    service = labels.get("service") or labels.get("app") or labels.get("deployment") or ""
+    namespace = labels.get("namespace", "")
+    onset = onset_of(incident, at)
     probes: list[Probe] = []
+
     for alert in incident.firing or incident.alerts:
         expr = alert_expression(alert.generator_url)
         if expr:
-            probes.append(
-                Probe(
-                    prometheus.TOOL,
-                    expr,
-                    lambda expr=expr: prometheus.instant_query(
-                        ctx.clients.prometheus, expr, ctx.instant, timeout_s=ctx.settings.tool_timeout_s
-                    ),
-                )
-            )
+            probes.append(Probe(prometheus.TOOL, expr, functools.partial(
+                prometheus.instant_query, clients.prometheus, expr, at, timeout_s=timeout)))
+
+    try:
+        catalog = _catalog(str(settings.signal_catalog) if settings.signal_catalog else None)
+    except ConfigError as exc:
+        for tool in (INFRA_TOOL, llm_signals.TOOL, provider_status.GATEWAY_TOOL, changes.TOOL):
+            probes.append(_failing(tool, "signal catalog", str(exc)))
+        catalog = None
+    if catalog is not None:
+        workload = labels.get("deployment") or labels.get("statefulset") or service
+        scope = Scope(service=service, namespace=namespace, deployment=workload,
+                      pod_prefix=f"{workload}-" if workload else labels.get("pod", ""))
+        baseline = onset - BASELINE_OFFSET
+        infra = [*catalog.names("infra"), *catalog.names("service")]
+        probes.append(Probe(INFRA_TOOL, f"infra and service signals of {namespace}/{service}", functools.partial(
+            signal_set, clients.prometheus, catalog, infra, scope, at, baseline, tool=INFRA_TOOL, timeout_s=timeout)))
+        if service:
+            probes.append(Probe(llm_signals.TOOL, f"LLM signals of {namespace}/{service}", functools.partial(
+                llm_signals.llm_signals, clients.prometheus, catalog, service, namespace, at, onset,
+                timeout_s=timeout)))
+        probes.append(Probe(provider_status.GATEWAY_TOOL, "gateway signals", functools.partial(
+            provider_status.gateway, clients.prometheus, catalog, at, onset, timeout_s=timeout)))
+        probes.append(Probe(changes.TOOL, f"changes of {namespace}/{service}", functools.partial(
+            changes.changes, ctx.store, clients.prometheus, clients.kubernetes, catalog, service, namespace, labels,
+            at, timeout_s=timeout)))
+
+    if namespace and (service or labels.get("pod") or labels.get("deployment") or labels.get("statefulset")):
+        k8s_tools: list[tuple[str, Callable[..., Evidence]]] = [
+            ("kubernetes.workload", kubernetes.workload), ("kubernetes.pods", kubernetes.pods),
+            ("kubernetes.events", kubernetes.events), ("kubernetes.rollouts", kubernetes.rollouts),
+            ("kubernetes.nodes", kubernetes.nodes), (logs.TOOL, logs.pod_logs)]
+        target = f"{namespace}/{service or labels.get('pod', '')}"
+        for name, fn in k8s_tools:
+            probes.append(Probe(name, f"{name} {target}", functools.partial(
+                fn, clients.kubernetes, namespace, labels, at, timeout_s=timeout)))
+
+    if settings.cloudwatch_log_groups:
+        probes.append(Probe(cloudwatch.TOOL, f"CloudWatch {settings.cloudwatch_log_groups}", functools.partial(
+            cloudwatch.cloudwatch_logs, clients.cloudwatch_logs, settings.cloudwatch_log_groups, at,
+            timeout_s=timeout)))
+
+    for provider, base_url in sorted(settings.provider_status_urls.items()):
+        probes.append(Probe(provider_status.TOOL, f"GET {provider_status.summary_url(base_url)}", functools.partial(
+            provider_status.provider_status, clients.http, provider, base_url, at, timeout_s=timeout)))
     return probes

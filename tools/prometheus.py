@@ -32,7 +32,7 @@ def duration(seconds: float) -> str:
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def number(raw: Any) -> float | None:
@@ -189,7 +189,8 @@ def first_seen(prom: Any, selector: str, at: datetime, *, lookback_s: float = 6 
 
     Use it to tell when something new appeared (a pod, a model version, an error reason). `ok` with
     `{"series": [{"labels": {...}, "first_seen": iso, "last_seen": iso, "new": bool}]}`, earliest first;
-    `new` is true when the series appeared after the start of the lookback window.
+    `new` is true when the series appeared after the start of the lookback window and after the earliest
+    series of the answer (so a metric whose data begins inside the window is not all "new").
     """
     start = at - timedelta(seconds=lookback_s)
     query = f"{selector} from {start.isoformat()} to {at.isoformat()} step {step_s:g}s"
@@ -197,12 +198,12 @@ def first_seen(prom: Any, selector: str, at: datetime, *, lookback_s: float = 6 
         series = query_matrix(prom, selector, start, at, step_s, timeout_s)
     except QueryFailed as exc:
         return result(TOOL, "error", query, error=str(exc))
-    out = []
-    for s in series:
-        stamps = [ts for ts, v in s["points"] if v is not None]
-        if stamps:
-            out.append({"labels": s["labels"], "first_seen": iso(min(stamps)), "last_seen": iso(max(stamps)),
-                        "new": min(stamps) > start.timestamp() + step_s})
+    seen = [(s["labels"], [ts for ts, v in s["points"] if v is not None]) for s in series]
+    seen = [(labels, stamps) for labels, stamps in seen if stamps]
+    earliest = min((min(stamps) for _, stamps in seen), default=start.timestamp())
+    since = max(start.timestamp(), earliest) + step_s
+    out = [{"labels": labels, "first_seen": iso(min(stamps)), "last_seen": iso(max(stamps)),
+            "new": min(stamps) > since} for labels, stamps in seen]
     out.sort(key=lambda s: s["first_seen"])
     if not out:
         return result(TOOL, "no_data", query, summary="no series")
