@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from agent.models import AuditKind, AuditRecord, ChangeEvent, Incident
 from agent.settings import Settings
+from agent.store.intents import Intent, IntentClaim, IntentState
 from agent.webhook import AlertmanagerPayload
 
 
@@ -84,6 +85,23 @@ class Store(Protocol):
 
     def set_control(self, key: str, value: str | None) -> None: ...
 
+    # action intents (agent.store.intents): the executor's idempotency keys and one-action-per-target lock
+    def begin_intent(
+        self, *, key: str, incident_id: str, action: str, target: str, params: dict[str, Any],
+        plan: dict[str, Any], actor: str, now: datetime,
+    ) -> IntentClaim:
+        """Store a `pending` intent unless the key exists or another intent on the target is in flight."""
+
+    def get_intent(self, key: str) -> Intent | None: ...
+
+    def set_intent_state(
+        self, key: str, state: IntentState, now: datetime, result: dict[str, Any] | None = None
+    ) -> None: ...
+
+    def count_intents(self, target: str, since: datetime) -> int: ...
+
+    def intents(self, incident_id: str | None = None) -> list[Intent]: ...
+
     def close(self) -> None: ...
 
 
@@ -93,4 +111,4 @@ def open_store(settings: Settings) -> Store:
     return SqliteStore(settings.sqlite_path, busy_timeout_s=settings.store_busy_timeout_s)
 
 
-__all__ = ["IntakeOutcome", "Job", "Store", "open_store"]
+__all__ = ["IntakeOutcome", "Intent", "IntentClaim", "IntentState", "Job", "Store", "open_store"]

@@ -19,6 +19,7 @@ from typing import Any
 from agent.errors import NotFound, StoreUnavailable
 from agent.models import Alert, AuditKind, AuditRecord, ChangeEvent, Incident, IncidentStatus
 from agent.store import IntakeOutcome, Job
+from agent.store.intents import INTENTS_SCHEMA, IntentsMixin
 from agent.webhook import AlertmanagerPayload
 
 GENESIS = "0" * 64
@@ -99,7 +100,7 @@ def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-class SqliteStore:
+class SqliteStore(IntentsMixin):
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 2.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             with self._write() as db:
-                for statement in _statements(SCHEMA):
+                for statement in _statements(SCHEMA + INTENTS_SCHEMA):
                     db.execute(statement)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
