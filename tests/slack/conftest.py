@@ -31,7 +31,7 @@ from agent.slack.app import Slack, build_slack, slack_routes
 from agent.slack.gate import sign
 from agent.slack.messages import APPROVE, REJECT
 from agent.store.sqlite import SqliteStore
-from tests.slack.slack_api import SlackApiServer
+from tests.slack.slack_api import Call, SlackApiServer
 
 TOKEN = "xoxb-test-token-123456"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -106,7 +106,7 @@ class Harness:
         }
         return urlencode({"payload": json.dumps(payload)}).encode()
 
-    async def command(self, text: str, user: str = ALICE) -> dict[str, Any]:
+    async def command(self, text: str, user: str = ALICE) -> Call:
         """Send `/opsmedic text` and return the answer posted to its response_url."""
         body = self.command_body(text, user)
         before = len(self.slack_api.calls("response_url"))
@@ -114,7 +114,8 @@ class Harness:
         response = await self.post_slack(body, self.signed(body))
         assert response.status_code == 200, response.text
         assert time.monotonic() - started < 3, "Slack needs the ack within 3 s"
-        return await self.wait_for(lambda: self.slack_api.calls("response_url")[before:], "a command answer")
+        answer: Call = await self.wait_for(lambda: self.slack_api.calls("response_url")[before:], "a command answer")
+        return answer
 
     async def click(self, token: str, user: str, *, approve: bool = True) -> httpx.Response:
         body = self.click_body(token, user, approve=approve)

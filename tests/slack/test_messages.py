@@ -22,7 +22,7 @@ from agent.slack.messages import (
 from tests.slack.slack_api import block_problems
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-odd = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300) | st.sampled_from([
+odd = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300) | st.sampled_from([
     "*bold* _it_ ~s~ `code` ```fence``` <!channel> <@U123> &amp; <http://x|y>", "🔥" * 2000, "&" * 4000,
     "é\u0301" * 1600, "\u202e\u200b\ufeff" * 900, "```" * 1200, "x" * 10_000,
 ])

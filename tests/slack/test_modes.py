@@ -10,36 +10,38 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from agent.audit import AuditLog, Redactor
 from agent.errors import ConfigError
 from agent.settings import load_settings
-from agent.slack.app import build_slack, slack_routes, socket_mode_handler
+from agent.slack.app import Slack, build_slack, slack_routes, socket_mode_handler
 from agent.store.sqlite import SqliteStore
 from tests.slack.conftest import SECRET, TOKEN
 
 
-def _build(tmp_path: Path, **slack: str) -> object:
+def _build(tmp_path: Path, **slack: str) -> Slack:
     settings = load_settings(env={}, data_dir=tmp_path, slack_bot_token=TOKEN, slack_channel="C1", **slack)
     store = SqliteStore(settings.sqlite_path)
     try:
-        return build_slack(settings, store, AuditLog(store, Redactor()), approvers=[])
+        built = build_slack(settings, store, AuditLog(store, Redactor()), approvers=[])
+        assert built is not None
+        return built
     finally:
         store.close()
 
 
 def test_http_mode_serves_slack_events_next_to_the_webhooks(tmp_path: Path) -> None:
     slack = _build(tmp_path, slack_signing_secret=SECRET)
-    assert [r.path for r in slack_routes(slack)] == ["/slack/events"]  # type: ignore[arg-type]
+    assert [r.path for r in slack_routes(slack)] == ["/slack/events"]
 
 
 async def test_socket_mode_needs_only_the_app_token_and_no_public_route(tmp_path: Path) -> None:
     slack = _build(tmp_path, slack_app_token="xapp-1-A0OPSMEDIC-123-abcdef")
-    assert slack is not None and slack_routes(slack) == []  # type: ignore[arg-type]
-    handler = socket_mode_handler(slack)  # type: ignore[arg-type]
+    assert slack_routes(slack) == []
+    handler = socket_mode_handler(slack)
     assert isinstance(handler, AsyncSocketModeHandler) and handler.app_token.startswith("xapp-")
 
 
 async def test_socket_mode_without_an_app_token_says_what_to_set(tmp_path: Path) -> None:
     slack = _build(tmp_path, slack_signing_secret=SECRET)
     with pytest.raises(ConfigError, match="slack_app_token"):
-        socket_mode_handler(slack)  # type: ignore[arg-type]
+        socket_mode_handler(slack)
 
 
 def test_slack_without_a_channel_says_what_to_set(tmp_path: Path) -> None:
