@@ -1,0 +1,160 @@
+"""Safe execution against the Kubernetes emulator: a crash right after the intent is stored, or right after
+the Kubernetes call, still runs the action exactly once (counted at the emulator); two actions on the same
+target at once: exactly one executes; a repeated execution is reconciled, never re-run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.audit import AuditLog
+from agent.executor import Executor
+from agent.models import ActionResult, Proposal
+from agent.store.sqlite import SqliteStore
+from tests.actions.conftest import seed
+from tests.actions.kube_reactions import ClusterEmulator, api_client, running_cluster
+from tools.actions import build_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = Proposal(action="k8s.scale", params={"namespace": "prod", "kind": "Deployment", "name": "chat",
+                                             "replicas": 5}, target="prod/Deployment/chat")
+
+CHILD = textwrap.dedent("""
+    import os, sys
+    from datetime import UTC, datetime
+    from agent.audit import AuditLog
+    from agent.executor import Executor
+    from agent.models import Proposal
+    from agent.store.sqlite import SqliteStore
+    from tests.actions.kube_reactions import api_client
+    from tools.actions import build_catalog
+
+    db, url, crash_at, proposal = sys.argv[1:5]
+    store = SqliteStore(db)
+    def hook(step):
+        if step == crash_at:
+            os._exit(17)  # the process dies here: no cleanup, no more writes
+    executor = Executor(store, AuditLog(store), build_catalog(api_client(url)), lambda: datetime.now(UTC), hook)
+    result = executor.execute("inc-1", Proposal.model_validate_json(proposal), "U-APPROVER")
+    print(result.status, result.detail)
+""")
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[ClusterEmulator, str]]:
+    with running_cluster() as (emulator, url):
+        seed(emulator)
+        yield emulator, url
+
+
+def run_child(db: Path, url: str, crash_at: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CHILD, str(db), url, crash_at, SCALE.model_dump_json()],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("crash_at", ["intent_stored", "called"])
+def test_crash_then_restart_runs_the_action_exactly_once(
+    cluster: tuple[ClusterEmulator, str], tmp_path: Path, crash_at: str
+) -> None:
+    emulator, url = cluster
+    db = tmp_path / "opsmedic.db"
+    crashed = run_child(db, url, crash_at)
+    assert crashed.returncode == 17, crashed.stderr
+    writes_before_restart = emulator.writes(name="chat")
+    assert writes_before_restart == (0 if crash_at == "intent_stored" else 1)
+
+    restarted = run_child(db, url, "never")
+    assert restarted.returncode == 0, restarted.stderr
+    assert restarted.stdout.startswith("succeeded"), restarted.stdout
+    assert emulator.writes(name="chat") == 1
+    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 5  # type: ignore[index]
+
+    store = SqliteStore(db)
+    events = [r.data["event"] for r in store.audit_records("inc-1")]
+    assert events[0] == "intent_stored" and "reconciled" in events
+    assert store.intents("inc-1")[0].state == "applied"
+    assert AuditLog(store).verify().ok
+
+
+def make_executor(tmp_path: Path, url: str) -> tuple[Executor, SqliteStore]:
+    store = SqliteStore(tmp_path / "opsmedic.db")
+    return Executor(store, AuditLog(store), build_catalog(api_client(url)), lambda: datetime.now(UTC)), store
+
+
+def test_executing_twice_reconciles_instead_of_running_again(
+    cluster: tuple[ClusterEmulator, str], tmp_path: Path
+) -> None:
+    emulator, url = cluster
+    executor, _ = make_executor(tmp_path, url)
+    first = executor.execute("inc-1", SCALE, "U1")
+    second = executor.execute("inc-1", SCALE, "U1")
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    assert "not run again" in second.detail
+    assert first.idempotency_key == second.idempotency_key
+    assert emulator.writes(name="chat") == 1
+
+
+def test_two_approvals_on_one_target_at_once_execute_exactly_one(
+    cluster: tuple[ClusterEmulator, str], tmp_path: Path
+) -> None:
+    emulator, url = cluster
+    restart = Proposal(action="k8s.rollout_restart", params={"namespace": "prod", "kind": "Deployment",
+                                                             "name": "chat"}, target="prod/Deployment/chat")
+    barrier = threading.Barrier(2)
+    results: dict[str, ActionResult] = {}
+
+    def approve_and_run(incident: str, proposal: Proposal) -> None:
+        executor, _ = make_executor(tmp_path, url)  # each approval in its own connection, as two workers would
+        barrier.wait()
+        results[incident] = executor.execute(incident, proposal, f"U-{incident}")
+
+    threads = [threading.Thread(target=approve_and_run, args=("inc-a", SCALE)),
+               threading.Thread(target=approve_and_run, args=("inc-b", restart))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    statuses = sorted(r.status for r in results.values())
+    assert statuses == ["skipped", "succeeded"], results
+    skipped = next(r for r in results.values() if r.status == "skipped")
+    assert "busy" in skipped.detail
+    assert emulator.writes(name="chat") == 1
+
+
+def test_target_is_free_again_once_settled(cluster: tuple[ClusterEmulator, str], tmp_path: Path) -> None:
+    emulator, url = cluster
+    executor, _ = make_executor(tmp_path, url)
+    first = executor.execute("inc-a", SCALE, "U1")
+    executor.settle(first.idempotency_key, "done", "recovered")
+    restart = Proposal(action="k8s.rollout_restart", params={"namespace": "prod", "kind": "Deployment",
+                                                             "name": "chat"})
+    assert executor.execute("inc-b", restart, "U2").status == "succeeded"
+    assert emulator.writes(name="chat") == 2
+
+
+def test_revert_restores_from_the_stored_plan(cluster: tuple[ClusterEmulator, str], tmp_path: Path) -> None:
+    emulator, url = cluster
+    executor, store = make_executor(tmp_path, url)
+    result = executor.execute("inc-1", SCALE, "U1")
+    reverted, detail = executor.revert(result.idempotency_key)
+    assert reverted, detail
+    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
+    assert [r.data["event"] for r in store.audit_records("inc-1")][-1] == "reverted"
+
+
+def test_invalid_proposal_fails_without_touching_the_cluster(
+    cluster: tuple[ClusterEmulator, str], tmp_path: Path
+) -> None:
+    emulator, url = cluster
+    executor, _ = make_executor(tmp_path, url)
+    bad = Proposal(action="k8s.scale", params={"namespace": "prod", "name": "chat"})
+    result = executor.execute("inc-1", bad, "U1")
+    assert result.status == "failed" and "replicas" in result.detail
+    assert emulator.writes() == 0
