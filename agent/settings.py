@@ -58,6 +58,10 @@ class Settings(BaseModel):
     worker_poll_s: float = Field(0.2, gt=0, description="How often the worker looks for queued work")
     investigate_budget_s: float = Field(20.0, gt=0, description="Overall time budget of the investigate step")
     tool_timeout_s: float = Field(10.0, gt=0, description="Timeout of one read-only tool call")
+    verify_timeout_s: float = Field(
+        300.0, gt=0, description="How long verification waits for the signal to recover after an action"
+    )
+    verify_poll_s: float = Field(10.0, gt=0, description="How often verification re-queries the signal")
 
     # evidence backends
     prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus base URL")
