@@ -8,8 +8,8 @@ The emulator runs its aiohttp server on its own event loop in a background threa
 official client, the tools, the actions) talks to it over real HTTP. What kmock lacks is added here or can be
 added by the caller:
 
-- pod logs (`GET .../pods/NAME/log`) are served from the given lines, honouring `container`, `sinceTime`,
-  `sinceSeconds` (against `now`), `tailLines` and `timestamps`;
+- pod logs (`GET .../pods/NAME/log`) are served from the given lines, honouring `container`, `previous`,
+  `sinceTime`, `sinceSeconds` (against `now`), `tailLines` and `timestamps`;
 - `react(criteria, payload)` adds a kmock reaction (e.g. for `/scale`, `/status`, or a dry-run patch), and
   `fail(criteria, status)` makes matching requests answer an API error;
 - `requests()` / `writes()` list what the server received, so tests can prove that nothing was changed.
@@ -40,12 +40,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LogLines:
-    """The log of one container: lines with their times (None = no timestamp known)."""
+    """The log of one container: lines with their times (None = no timestamp known). `previous`: the log of
+    the container's previous instance (served for `?previous=true`, after a restart)."""
 
     namespace: str
     pod: str
     container: str
     lines: Sequence[tuple[datetime | None, str]] = field(default_factory=tuple)
+    previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -256,11 +258,15 @@ class KubeEmulator:
             raise kmock.KubernetesObjectNotFoundError()
         params = request.params
         container = params.get("container")
-        if container is None and len(entries) > 1:
+        previous = params.get("previous") in ("true", "True", "1")
+        if container is None and len({e.container for e in entries}) > 1:
             raise kmock.KubernetesError(status=400, message="a container name must be specified")
-        chosen = [e for e in entries if container is None or e.container == container]
-        if not chosen:
+        mine = [e for e in entries if container is None or e.container == container]
+        if not mine:
             raise kmock.KubernetesError(status=400, message=f"container {container} is not valid for pod")
+        chosen = [e for e in mine if e.previous == previous]
+        if not chosen and previous:
+            raise kmock.KubernetesError(status=400, message=f"previous terminated container {container} not found")
         lines = [line for entry in chosen for line in entry.lines]
         since: datetime | None = None
         if params.get("sinceTime"):
