@@ -9,8 +9,11 @@ call; the node runs them in threads under the per-call timeout and the overall b
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -124,3 +127,43 @@ def plan(incident: Incident, ctx: Context) -> list[Probe]:
         probes.append(Probe(provider_status.TOOL, f"GET {provider_status.summary_url(base_url)}", functools.partial(
             provider_status.provider_status, clients.http, provider, base_url, at, timeout_s=timeout)))
     return probes
+
+
+async def gather(probes: list[Probe], *, timeout_s: float, budget_s: float) -> list[Evidence]:
+    """Run every probe at once, each in its own thread, cut off at `timeout_s`, all within `budget_s`.
+
+    Returns one Evidence per probe, in order. A probe that raises, times out or outlives the budget becomes
+    an `error` naming the cause; nothing raises. Threads of probes that were cut off are left to finish on
+    their own (a blocking call cannot be interrupted) and never delay the answer.
+    """
+    if not probes:
+        return []
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="probe")
+
+    async def one(probe: Probe) -> Evidence:
+        started = time.perf_counter()
+        try:
+            found = await asyncio.wait_for(loop.run_in_executor(pool, probe.call), timeout=timeout_s)
+        except TimeoutError:
+            return result(probe.tool, "error", probe.query, error=f"timed out after {timeout_s:g} s",
+                          duration_ms=(time.perf_counter() - started) * 1000)
+        except Exception as exc:  # a tool must never take the graph down
+            return result(probe.tool, "error", probe.query, error=f"{type(exc).__name__}: {exc}",
+                          duration_ms=(time.perf_counter() - started) * 1000)
+        return found.model_copy(update={"duration_ms": (time.perf_counter() - started) * 1000})
+
+    tasks = [asyncio.ensure_future(one(p)) for p in probes]
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=budget_s)
+        out = []
+        for probe, task in zip(probes, tasks, strict=True):
+            if task in done:
+                out.append(task.result())
+            else:
+                task.cancel()
+                out.append(result(probe.tool, "error", probe.query, error=f"cut off by the {budget_s:g} s budget",
+                                  duration_ms=budget_s * 1000))
+        return out
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
