@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from agent.errors import OpsmedicError
+from agent.slack.desk import DeskAnswer
 from agent.slack.messages import APPROVE, REJECT, notice_blocks
 
 if TYPE_CHECKING:
@@ -32,7 +34,11 @@ async def on_click(deps: SlackDeps, body: dict[str, Any], *, approved: bool) -> 
     token = str(body.get("actions", [{}])[0].get("value", ""))
     user_id = str(body.get("user", {}).get("id", ""))
     channel = str(body.get("channel", {}).get("id", "") or body.get("container", {}).get("channel_id", ""))
-    result = await deps.desk.answer(token, user_id, approved)
+    try:
+        result = await deps.desk.answer(token, user_id, approved)
+    except OpsmedicError as exc:
+        log.warning("Slack click by %s on %s failed: %s", user_id, token, exc)
+        result = DeskAnswer("refused", f"opsmedic could not record your click ({exc}); nothing changed. Try again.")
     log.info("Slack click by %s on %s: %s (%s)", user_id, token, result.outcome, result.message)
     if result.close:
         await deps.notifier.say_closed(token, result.close)

@@ -3,15 +3,18 @@
     slack = build_slack(settings, store, audit)          # None (and one log line) when Slack is off
     routes = slack_routes(slack)                         # HTTP mode: POST /slack/events on the webhook server
     handler = socket_mode_handler(slack)                 # Socket Mode: `await handler.start_async()`
-    clients.notifier = slack.notifier                    # incident threads; run `slack.notifier.run()` too
+    clients.notifier = slack.notifier                    # incident threads
+    async with running(slack): ...                       # the notifier's watch loop (+ Socket Mode)
 
 Slack is on when a bot token is set together with a signing secret (HTTP mode) or an app token (Socket Mode).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -140,6 +143,28 @@ def socket_mode_handler(slack: Slack) -> AsyncSocketModeHandler:
     if token is None:
         raise ConfigError("Socket Mode needs slack_app_token (xapp-...)")
     return AsyncSocketModeHandler(slack.app, token.get_secret_value())
+
+
+@contextlib.asynccontextmanager
+async def running(slack: Slack | None) -> AsyncIterator[None]:
+    """For the server's lifespan: the notifier's watch loop, and Socket Mode when an app token is set."""
+    if slack is None:
+        yield
+        return
+    since = (await asyncio.to_thread(slack.deps.store.audit_head))[0]
+    watcher = asyncio.create_task(slack.notifier.run(since), name="opsmedic-slack-notifier")
+    socket = socket_mode_handler(slack) if slack.deps.settings.slack_app_token is not None else None
+    if socket is not None:
+        await socket.connect_async()
+        log.info("Slack: Socket Mode connected")
+    try:
+        yield
+    finally:
+        slack.notifier.stop()
+        await watcher
+        await slack.notifier.drain()
+        if socket is not None:
+            await socket.close_async()
 
 
 def _policy_approvers(settings: Settings) -> list[str]:

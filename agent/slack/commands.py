@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
-from agent.errors import NotFound
+from agent.errors import NotFound, OpsmedicError
 from agent.slack.blocks import Block, code, context, escape, fit, section
 from agent.slack.messages import incident_blocks, user
 from agent.slack.timeline import load_view
@@ -53,6 +53,9 @@ async def answer(deps: SlackDeps, text: str, user_id: str) -> Answer:
         return await handler(deps, rest.strip(), user_id)
     except NotFound as exc:
         return _say(f":grey_question: {escape(str(exc))}. `/opsmedic incidents` lists the open ones.")
+    except OpsmedicError as exc:
+        log.warning("/opsmedic %s by %s failed: %s", verb, user_id, exc)
+        return _say(f":warning: opsmedic could not do that now: {escape(str(exc))}")
 
 
 def _say(text: str) -> Answer:

@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from agent.errors import NotFound
+from agent.errors import NotFound, StoreUnavailable
 from agent.models import ActionResult
 from agent.slack import charts
 from agent.slack.messages import (
@@ -108,17 +108,21 @@ class Notifier:
 
     # -- the watch loop --------------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Follow the audit trail and refresh every incident that got new records, until `stop()`."""
-        seen = (await asyncio.to_thread(self.store.audit_head))[0]
+    async def run(self, since: int | None = None) -> None:
+        """Follow the audit trail and refresh every incident that got records after seq `since` (default: from
+        the first look), until `stop()`."""
+        seen = since
         while not self._stop.is_set():
-            head = (await asyncio.to_thread(self.store.audit_head))[0]
-            if head != seen:
-                records = await asyncio.to_thread(self.store.audit_records)
-                moved = dict.fromkeys(r.incident_id for r in records if r.seq > seen and r.incident_id)
-                for incident_id in moved:
-                    await self.sync(incident_id)
+            try:
+                head = (await asyncio.to_thread(self.store.audit_head))[0]
+                if seen is not None and head != seen:
+                    records = await asyncio.to_thread(self.store.audit_records)
+                    moved = dict.fromkeys(r.incident_id for r in records if r.seq > seen and r.incident_id)
+                    for incident_id in moved:
+                        await self.sync(incident_id)
                 seen = head
+            except StoreUnavailable as exc:
+                log.warning("Slack: the store is unavailable (%s); retrying", exc)
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.poll_s)
             except TimeoutError:
@@ -144,7 +148,7 @@ class Notifier:
                 await self._sync(incident_id)
             except NotFound:
                 log.warning("Slack: incident %s does not exist", incident_id)
-            except (SlackApiError, OSError, ValueError) as exc:
+            except (SlackApiError, StoreUnavailable, OSError, ValueError) as exc:
                 log.error("Slack: could not update incident %s: %s", incident_id, exc)
 
     async def _sync(self, incident_id: str) -> None:

@@ -201,7 +201,7 @@ async def harness(settings: Settings, slack_api: SlackApiServer) -> AsyncIterato
     while not server.started:
         await asyncio.sleep(0.01)
     slack.notifier.poll_s = 0.05
-    watcher = asyncio.create_task(slack.notifier.run())
+    watcher = asyncio.create_task(slack.notifier.run(store.audit_head()[0]))
     async with httpx.AsyncClient(timeout=10) as http:
         yield Harness(settings, store, audit, slack_api, slack, f"http://127.0.0.1:{port}", http)
     slack.notifier.stop()

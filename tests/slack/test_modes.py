@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,31 @@ def test_slack_without_a_channel_says_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="slack_channel"):
         build_slack(settings, store, AuditLog(store, Redactor()))
     store.close()
+
+
+async def test_running_follows_the_audit_trail_and_posts_new_incidents(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.slack.app import running
+    from tests.slack.slack_api import SlackApiServer
+
+    with SlackApiServer(token=TOKEN) as api:
+        settings = load_settings(env={}, data_dir=tmp_path, slack_bot_token=TOKEN, slack_channel="C1",
+                                 slack_signing_secret=SECRET, slack_api_url=api.api_url)
+        store = SqliteStore(settings.sqlite_path)
+        audit = AuditLog(store, Redactor())
+        slack = build_slack(settings, store, audit, approvers=[], post_interval_s=0)
+        assert slack is not None
+        slack.notifier.poll_s = 0.05
+        async with running(slack):
+            now = datetime.now(UTC)
+            incident = store.open_incident(title="GPU node lost", labels={}, instant=now, source="cli",
+                                           requester="", now=now)
+            audit.append(incident.id, "alert", "cli", {"effect": "created"})
+            for _ in range(100):
+                if slack.notifier.thread(incident.id):
+                    break
+                await asyncio.sleep(0.05)
+        assert slack.notifier.thread(incident.id) is not None
+        assert "GPU node lost" in api.calls("chat.postMessage")[0].params["text"]
+        store.close()
