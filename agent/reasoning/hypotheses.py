@@ -8,8 +8,8 @@ support every hypothesis of their domain.
 
 Two cascade rules then move symptoms to their cause:
 
-- **node cascade** — when a node is under pressure, infra trouble of workloads (restarts, evictions) is
-  explained by the node: those hypotheses fold into the node's.
+- **node cascade** — when a node is under pressure or its GPU fails (XID), infra trouble of workloads on it
+  (restarts, evictions) is explained by the node: those hypotheses fold into the node's.
 - **provider cascade** — when a provider is failing, the latency and error symptoms of the services calling it
   (findings of kind `symptom`) are explained by the provider and fold into its hypothesis.
 """
@@ -30,6 +30,9 @@ SUBJECT_KEYS: dict[str, tuple[str, ...]] = {
     "none": (),
 }
 """Per domain, the entity keys that tell one hypothesis from another (the first present wins)."""
+
+NODE_FAULTS = {"node_pressure", "gpu_xid"}
+"""Kinds of findings that make a node the cause of its workloads' trouble."""
 
 CAUSE_TEXT = {
     "infra": "the infrastructure under {subject}",
@@ -115,7 +118,7 @@ def _fold(into: Candidate, other: Candidate) -> None:
 
 def _node_cascade(candidates: list[Candidate]) -> list[Candidate]:
     nodes = [c for c in candidates if c.domain == "infra" and c.subject.startswith("node=")
-             and any(f.kind == "node_pressure" for f in c.findings.values())]
+             and any(f.kind in NODE_FAULTS for f in c.findings.values())]
     if not nodes:
         return candidates
     node = max(nodes, key=lambda c: c.score)

@@ -138,8 +138,9 @@ def gpu_fault(situation: Situation) -> Iterator[Finding]:
 def _gpu_entity(r: Reading, situation: Situation) -> dict[str, str]:
     ent = workload(r, situation) if r.labels.get("pod") else {"service": situation.service,
                                                               "namespace": situation.namespace}
-    host = r.labels.get("Hostname") or r.labels.get("node")
-    return {**ent, "on_node": host or "", "kind": "Deployment", "name": ent.get("service", "")}
+    host = r.labels.get("Hostname") or r.labels.get("node") or ""
+    return {k: v for k, v in {**ent, "node": host, "on_node": host, "kind": "Deployment",
+                               "name": ent.get("service", "")}.items() if v}
 
 
 @rule("model_server_saturation")
