@@ -100,7 +100,8 @@ def find_workload(api: Any, namespace: str, labels: Labels, timeout_s: float) ->
             return Workload("StatefulSet", found)
     service = labels.get("service") or labels.get("app")
     if service:
-        listed = apps.list_namespaced_deployment(namespace, label_selector=f"app={service}", **t).items
+        listed = [d for d in apps.list_namespaced_deployment(namespace, label_selector=f"app={service}", **t).items
+                  if (d.metadata.labels or {}).get("app") == service]  # checked here too: not every server filters
         if listed:
             return Workload("Deployment", listed[0])
     return None
@@ -151,8 +152,9 @@ def _pods(api: Any, namespace: str, labels: Labels, timeout_s: float) -> tuple[W
     found = find_workload(api, namespace, labels, timeout_s)
     if found is not None and found.selector:
         selector = ",".join(f"{k}={v}" for k, v in sorted(found.selector.items()))
-        return found, list(core.list_namespaced_pod(namespace, label_selector=selector,
-                                                    _request_timeout=timeout_s).items)
+        listed = core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=timeout_s).items
+        wanted = found.selector.items()
+        return found, [p for p in listed if wanted <= (p.metadata.labels or {}).items()]
     if labels.get("pod"):
         pod = _read_or_none(core.read_namespaced_pod, labels["pod"], namespace, _request_timeout=timeout_s)
         return found, [pod] if pod is not None else []
@@ -252,6 +254,8 @@ def replica_sets(api: Any, namespace: str, deployment: Any, timeout_s: float) ->
     out = []
     for rs in listed:
         owners = rs.metadata.owner_references or []
+        if not (deployment.spec.selector.match_labels or {}).items() <= (rs.metadata.labels or {}).items():
+            continue
         if owners and not any(o.kind == "Deployment" and o.name == deployment.metadata.name for o in owners):
             continue
         revision = (rs.metadata.annotations or {}).get(REVISION, "")
