@@ -21,9 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from agent.audit import AuditLog
+from agent.context import Context
 from agent.models import ActionResult, Proposal
 from agent.store import Intent, IntentState, Store
-from tools.actions import Action, ActionError, Catalog
+from tools.actions import Action, ActionError, Catalog, build_catalog
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +181,18 @@ class Executor:
             "event": event, "action": intent.action, "target": intent.target, "idempotency_key": intent.key,
             "params": intent.params, "detail": detail, **extra,
         })
+
+
+# -- built from a graph context --------------------------------------------------------------------------------
+
+def catalog_for(ctx: Context) -> Catalog:
+    """The action catalog for a run: `clients.extra["catalog"]` when given, else one over the Kubernetes client
+    (with `clients.extra["routing"]` as the routing adapter when given)."""
+    given = ctx.clients.extra.get("catalog")
+    if isinstance(given, Catalog):
+        return given
+    return build_catalog(ctx.clients.kubernetes, ctx.clients.extra.get("routing"))
+
+
+def executor_for(ctx: Context) -> Executor:
+    return Executor(ctx.store, ctx.audit, catalog_for(ctx), ctx.clock, ctx.clients.extra.get("executor_hook"))

@@ -16,6 +16,7 @@ COMMANDS = [
     "agent.cli.incidents",
     "agent.cli.audit",
     "agent.cli.config",
+    "agent.cli.control",
     "agent.cli.runbooks",
 ]
 

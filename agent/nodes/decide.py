@@ -1,27 +1,95 @@
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent.context import Context
-from agent.models import Decision
+from agent.errors import ConfigError
+from agent.executor import catalog_for
+from agent.models import Decision, Proposal
 from agent.nodes import audited
+from agent.policy import Policy, PolicyRequest, evaluate, load_policies
 from agent.state import State
+from tools.actions import ActionError
+
+log = logging.getLogger(__name__)
 
 
 @audited("decide")
 async def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the policy whether the proposal may run, needs approval, or is denied."""
+    """Preview the proposal (server-side dry run or the adapter's before/after) and ask the policy whether it
+    may run, needs approval, or is denied. The decision names the rule; the preview rides on the proposal."""
     ctx = runtime.context
     proposal = state.proposal
     assert proposal is not None
-    if ctx.store.get_control("paused") is not None and proposal.action != "notify.escalate":
-        decision = Decision(effect="deny", rule="kill-switch", reason="execution is paused (`opsmedic resume`)")
-    elif proposal.action == "notify.escalate":
-        decision = Decision(effect="allow", rule="builtin:escalate", reason="paging a human changes nothing")
-    else:
-        decision = Decision(effect="require_approval", rule="builtin:changes-need-approval",
-                            reason="every change needs a human's approval", min_approvals=1)
-    ctx.audit.append(ctx.incident_id, "decision", "system", decision.model_dump(mode="json"))
-    return {"decision": decision}
+    decision, previewed = await asyncio.to_thread(_decide, ctx, state, proposal)
+    ctx.audit.append(ctx.incident_id, "decision", "system", {
+        **decision.model_dump(mode="json"), "action": previewed.action, "target": previewed.target,
+        "preview": previewed.preview.get("summary", ""),
+    })
+    return {"decision": decision, "proposal": previewed}
+
+
+def _decide(ctx: Context, state: State, proposal: Proposal) -> tuple[Decision, Proposal]:
+    paused = ctx.store.get_control("paused") is not None
+    now = ctx.clock()
+    labels = state.incident.labels if state.incident else {}
+    try:
+        action = catalog_for(ctx).get(proposal.action)
+        params = action.params(proposal.params)
+        target = action.target(params)
+    except ActionError as exc:
+        return Decision(effect="deny", rule="invalid-proposal", reason=str(exc)), proposal
+    namespace = str(getattr(params, "namespace", "") or labels.get("namespace", ""))
+    service = str(getattr(params, "service", "") or labels.get("service", ""))
+    proposal = proposal.model_copy(update={"target": target})
+    snapshot: dict[str, Any] = {}
+    if action.changes_anything and not paused:
+        try:
+            preview = action.preview(params)
+        except ActionError as exc:
+            return Decision(effect="deny", rule="preview-failed", reason=f"the preview failed: {exc}"), proposal
+        snapshot = preview.snapshot
+        proposal = proposal.model_copy(update={"preview": {**preview.as_dict(), "previewed_at": now.isoformat()}})
+    try:
+        namespace_labels = _namespace_labels(ctx, namespace) if action.changes_anything else {}
+        policy = _policy(ctx)
+    except (ConfigError, ActionError) as exc:
+        return Decision(effect="deny", rule="policy-unavailable", reason=str(exc)), proposal
+    request = PolicyRequest(
+        action=proposal.action, now=now, params=params.model_dump(mode="json"), target=target,
+        namespace=namespace, service=service, severity=labels.get("severity", ""),
+        environment=labels.get("environment") or labels.get("env") or namespace_labels.get("environment", ""),
+        namespace_labels=namespace_labels, paused=paused,
+        recent_actions=ctx.store.count_intents(target, now - timedelta(hours=1)),
+        current_replicas=snapshot.get("replicas") if isinstance(snapshot.get("replicas"), int) else None,
+    )
+    return evaluate(policy, request), proposal
+
+
+def _policy(ctx: Context) -> Policy:
+    """The policy loaded at start-up (`clients.extra["policy"]`), else the policies folder read now."""
+    given = ctx.clients.extra.get("policy")
+    return given if isinstance(given, Policy) else load_policies(ctx.settings.policies_dir)
+
+
+def _namespace_labels(ctx: Context, namespace: str) -> dict[str, str]:
+    """The labels of the target's Namespace; a namespace that cannot be read is refused, never assumed open."""
+    if not namespace or ctx.clients.kubernetes is None:
+        return {}
+    from kubernetes import client as k8s
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        found = k8s.CoreV1Api(ctx.clients.kubernetes).read_namespace(namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return {}
+        raise ActionError(f"the labels of namespace {namespace} cannot be read ({exc.status}); not acting") from exc
+    except Exception as exc:
+        raise ActionError(f"the labels of namespace {namespace} cannot be read ({exc}); not acting") from exc
+    return dict(found.metadata.labels or {}) if found.metadata else {}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent.context import Context
+from agent.executor import executor_for
 from agent.models import ActionResult
 from agent.nodes import audited
 from agent.state import State
@@ -12,9 +14,9 @@ from agent.state import State
 
 @audited("execute")
 async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Carry out the allowed or approved proposal."""
+    """Carry out the allowed or approved proposal, once (see agent.executor), as the people who approved it."""
     ctx = runtime.context
-    proposal = state.proposal
+    proposal, decision = state.proposal, state.decision
     assert proposal is not None
     if proposal.action == "notify.escalate":
         notifier = ctx.clients.notifier
@@ -22,8 +24,14 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             notifier.escalate(ctx.incident_id, proposal.reason)
         result = ActionResult(action=proposal.action, target=proposal.target, status="escalated",
                               detail="a human was asked to look" + ("" if notifier else " (no notifier set up)"))
-    else:
+        ctx.audit.append(ctx.incident_id, "action", "system", result.model_dump(mode="json"))
+        return {"result": result}
+    approvers = [a.actor for a in state.approvals if a.approved]
+    actor = ",".join(approvers) if approvers else f"policy:{decision.rule if decision else 'unknown'}"
+    if ctx.store.get_control("paused") is not None:
         result = ActionResult(action=proposal.action, target=proposal.target, status="skipped",
-                              detail=f"{proposal.action} has no executor in this build; nothing was changed")
-    ctx.audit.append(ctx.incident_id, "action", "system", result.model_dump(mode="json"))
+                              detail="execution was paused after the decision (`opsmedic resume`); nothing changed")
+        ctx.audit.append(ctx.incident_id, "action", actor, {"event": "skipped", **result.model_dump(mode="json")})
+        return {"result": result}
+    result = await asyncio.to_thread(executor_for(ctx).execute, ctx.incident_id, proposal, actor)
     return {"result": result}
