@@ -37,6 +37,26 @@ class Reasoning:
     findings: list[Finding] = field(default_factory=list)
 
 
+SIGNAL_TOOLS = ("llm_signals", "infra_signals", "gateway", "kubernetes.pods", "kubernetes.workload")
+QUIET_WEIGHT = 1.5
+SIGNIFICANT = 1.0
+NOT_ABNORMAL = {"recent_change"}
+"""Findings that are not abnormal in themselves: a change is only a suspect until a symptom shows."""
+
+
+def nothing_abnormal(situation: Situation, found: list[Finding]) -> list[Finding]:
+    """The meta-rule `nothing_abnormal`: the signal tools answered (at least two, none failed) and no rule found
+    a fault of weight SIGNIFICANT or more (changes do not count) — the evidence itself shows no fault
+    (none +QUIET_WEIGHT)."""
+    answered = [e for e in situation.evidence if e.tool in SIGNAL_TOOLS]
+    if len(answered) < 2 or any(e.status == "error" for e in answered):
+        return []
+    if any(f.domain != "none" and f.weight >= SIGNIFICANT and f.rule not in NOT_ABNORMAL for f in found):
+        return []
+    return [Finding("nothing_abnormal", "none", "quiet", QUIET_WEIGHT, evidence=tuple(e.id for e in answered),
+                    note=f"{len(answered)} signal tools answered and no rule found a fault")]
+
+
 class OfflineReasoner:
     def __init__(self, runbooks: Any = None, rule_set: Mapping[str, rules.Rule] | None = None) -> None:
         self.runbooks = runbooks
@@ -50,6 +70,7 @@ class OfflineReasoner:
                 found.extend(fn(situation))
             except Exception:  # a rule tripping over odd evidence must not sink the diagnosis
                 log.exception("rule %s failed; skipping it", name)
+        found.extend(nothing_abnormal(situation, found))
         return found
 
     def reason(self, situation: Situation) -> Reasoning:
