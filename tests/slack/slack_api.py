@@ -92,8 +92,12 @@ class SlackApiServer:
     def __init__(
         self, *, token: str = "xoxb-test", bot_user: str = "UBOT", team: str = "T0001",
         usergroups: dict[str, list[str]] | None = None, users: dict[str, dict[str, Any]] | None = None,
+        app_token: str = "xapp-1-test", socket_url: str = "",
     ) -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_url = socket_url
+        """What `apps.connections.open` hands out (a local websocket server speaking Socket Mode)."""
         self.bot_user = bot_user
         self.team = team
         self.usergroups = dict(usergroups or {})
@@ -252,6 +256,9 @@ class SlackApiServer:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
+    def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
+
     def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "file": {"id": params.get("file", "")}}
 
@@ -307,7 +314,8 @@ def _handler_for(server: SlackApiServer) -> type[BaseHTTPRequestHandler]:
                 self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
                 return
             server._record(method, params)
-            if self.headers.get("Authorization") != f"Bearer {server.token}":
+            wanted = server.app_token if method == "apps.connections.open" else server.token
+            if self.headers.get("Authorization") != f"Bearer {wanted}":
                 self._send(200, {"ok": False, "error": "invalid_auth"})
                 return
             self._send(200, server.answer(method, params))
