@@ -160,3 +160,18 @@ def test_rate_limit_errors_in_the_logs_point_at_the_provider_the_service_calls()
     d = OfflineReasoner(BOOKS).reason(s).diagnosis
     assert d.domain == "provider" and d.root_cause["provider"] == "anthropic"
     assert "ev-logs" in d.hypotheses[0].evidence_for and "ev-calls" in d.hypotheses[0].evidence_for
+
+
+def test_signal_tools_that_answered_with_nothing_abnormal_mean_no_fault() -> None:
+    calm = {"signals": [{"signal": "llm_requests_total", "series": [
+        {"labels": {"provider": "openai", "status": "ok"}, "value": 12.0, "baseline": 11.5}]}]}
+    s = situation(CHAT, [evidence("llm_signals", calm, eid="ev-llm"),
+                         evidence("infra_signals", {"signals": []}, status="no_data", eid="ev-infra")])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "diagnosed" and d.domain == "none"
+
+
+def test_failed_signal_tools_are_not_evidence_of_health() -> None:
+    s = situation(CHAT, [evidence("llm_signals", None, status="error", eid="ev-llm"),
+                         evidence("infra_signals", None, status="error", eid="ev-infra")])
+    assert OfflineReasoner(BOOKS).reason(s).diagnosis.status == "inconclusive"
