@@ -1,0 +1,433 @@
+"""The scenario file (DESIGN.md section 3): a strict pydantic model, loading with clear errors, and `place`,
+which turns a scenario's relative times into absolute ones at a chosen instant.
+
+Relative times are signed durations in Prometheus's units (`-6m`, `-2h30m`, `+5m`) or a zero duration (`0s`).
+Any string value written that way — in the alert, the Kubernetes objects, logs, provider status and changes
+— is a time. Unsigned non-zero durations are *not* times: that keeps Kubernetes quantities such as a CPU
+limit of `500m` intact (an opsmedic reading of the contract, documented in the README).
+
+Extensions to the contract (optional, compatible): `description` (free text for readers) and `tags` (such as
+`cascade`, `noise`), which the harness reports but does not score.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.errors import ConfigError
+from agent.models import Domain
+from agent.replay import objects
+from agent.replay.notation import _Stale, expand
+
+ACTIONS = (
+    "k8s.rollout_restart", "k8s.scale", "k8s.rollback", "k8s.cordon", "k8s.delete_pod", "provider.failover",
+    "model.rollback", "prompt.rollback", "traffic.shed", "notify.escalate",
+)
+"""The action catalog (DESIGN.md section 6)."""
+
+ENTITY_KEYS = ("service", "namespace", "provider", "model", "model_version", "prompt_version", "node", "pod")
+
+_UNITS = {"ms": timedelta(milliseconds=1), "s": timedelta(seconds=1), "m": timedelta(minutes=1),
+          "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "y": timedelta(days=365)}
+_DURATION = re.compile(r"^(?P<sign>[+-])?(?P<body>(?:\d+(?:ms|s|m|h|d|w|y))+)$")
+_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SERIES = re.compile(r'^(?P<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?$')
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """A (signed) Prometheus duration such as `-2h30m`, or None when `text` is not one."""
+    m = _DURATION.match(text)
+    if not m:
+        return None
+    total = sum((int(n) * _UNITS[u] for n, u in _PART.findall(m["body"])), timedelta())
+    return -total if m["sign"] == "-" else total
+
+
+def relative_time(text: str) -> timedelta | None:
+    """The offset a string stands for when it is a relative time (signed, or zero), else None."""
+    m = _DURATION.match(text)
+    if not m:
+        return None
+    offset = parse_duration(text)
+    return offset if m["sign"] or offset == timedelta() else None
+
+
+def rfc3339(at: datetime) -> str:
+    at = at.astimezone(UTC)
+    if at.microsecond:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def absolute(value: Any, instant: datetime) -> Any:
+    """A deep copy of `value` with every relative-time string replaced by an RFC 3339 time."""
+    if isinstance(value, str):
+        offset = relative_time(value)
+        return rfc3339(instant + offset) if offset is not None else value
+    if isinstance(value, dict):
+        return {k: absolute(v, instant) for k, v in value.items()}
+    if isinstance(value, list):
+        return [absolute(v, instant) for v in value]
+    return value
+
+
+def _time(value: str) -> str:
+    if relative_time(value) is None:
+        raise ValueError(f"{value!r} is not a relative time (a signed duration such as '-5m', or '0s')")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Open(BaseModel):
+    """Peer-shaped objects (webhook bodies, change events, status pages) may carry more fields."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+class Series(_Strict):
+    name: str
+    """`metric{label="value",...}` as Prometheus writes a series."""
+    values: str
+    """promtool's expanding notation, one entry per step from `metrics.start`."""
+
+    @field_validator("name")
+    @classmethod
+    def _series_name(cls, name: str) -> str:
+        m = _SERIES.match(name.strip())
+        if not m:
+            raise ValueError(f"{name!r} is not a series name like metric{{label=\"value\"}}")
+        if m["labels"] is not None:
+            _labels(m["labels"])
+        return name.strip()
+
+    @field_validator("values")
+    @classmethod
+    def _notation(cls, values: str) -> str:
+        if not expand(values):
+            raise ValueError("no values")
+        return values
+
+    @property
+    def metric(self) -> str:
+        m = _SERIES.match(self.name)
+        assert m is not None
+        return m["metric"]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        m = _SERIES.match(self.name)
+        assert m is not None
+        return _labels(m["labels"]) if m["labels"] else {}
+
+
+def _labels(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _LABEL.match(text, pos)
+        if not m:
+            raise ValueError(f"bad label matcher at {text[pos:pos + 30]!r}")
+        out[m[1]] = m[2].encode().decode("unicode_escape")
+        pos = m.end()
+    return out
+
+
+class Metrics(_Strict):
+    start: str
+    step: str
+    series: list[Series] = Field(default_factory=list)
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, start: str) -> str:
+        offset = relative_time(_time(start))
+        if offset is None or offset >= timedelta():
+            raise ValueError("start must lie before the alert, e.g. '-3h'")
+        return start
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, step: str) -> str:
+        offset = parse_duration(step)
+        if offset is None or offset <= timedelta():
+            raise ValueError(f"{step!r} is not a positive duration such as '1m' or '30s'")
+        return step
+
+    @model_validator(mode="after")
+    def _fits(self) -> Metrics:
+        steps = self.steps
+        for i, s in enumerate(self.series):
+            n = len(expand(s.values))
+            if n > steps:
+                raise ValueError(f"series[{i}] ({s.name}): {n} values, but only {steps} steps fit from "
+                                 f"{self.start} to 0s at {self.step}")
+        return self
+
+    @property
+    def start_offset(self) -> timedelta:
+        offset = relative_time(self.start)
+        assert offset is not None
+        return offset
+
+    @property
+    def step_delta(self) -> timedelta:
+        step = parse_duration(self.step)
+        assert step is not None
+        return step
+
+    @property
+    def steps(self) -> int:
+        return int(-self.start_offset / self.step_delta) + 1
+
+
+class LogLine(_Strict):
+    at: str
+    text: str
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        return _time(value)
+
+
+class LogStream(_Strict):
+    source: Literal["kubernetes", "cloudwatch"]
+    namespace: str = ""
+    pod: str = ""
+    container: str = ""
+    group: str = ""
+    stream: str = ""
+    lines: list[LogLine] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _address(self) -> LogStream:
+        need = ("namespace", "pod", "container") if self.source == "kubernetes" else ("group", "stream")
+        missing = [f for f in need if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"a {self.source} log needs {', '.join(need)}; missing: {', '.join(missing)}")
+        return self
+
+
+class AlertItem(_Open):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: str
+    endsAt: str | None = None
+    generatorURL: str = ""
+
+    @field_validator("startsAt")
+    @classmethod
+    def _starts(cls, value: str) -> str:
+        return _time(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _alertname(cls, labels: dict[str, str]) -> dict[str, str]:
+        if not labels.get("alertname"):
+            raise ValueError("labels.alertname is required")
+        return labels
+
+    @field_validator("endsAt")
+    @classmethod
+    def _ends(cls, value: str | None) -> str | None:
+        return None if value is None else _time(value)
+
+
+class AlertBody(_Open):
+    status: Literal["firing", "resolved"]
+    alerts: list[AlertItem] = Field(min_length=1)
+
+
+class Change(_Open):
+    at: str
+    kind: str = Field(min_length=1)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        return _time(value)
+
+
+class StatusIndicator(_Open):
+    indicator: Literal["none", "minor", "major", "critical", "maintenance"]
+    description: str = ""
+
+
+class ProviderStatus(_Open):
+    status: StatusIndicator
+    incidents: list[dict[str, Any]] = Field(default_factory=list)
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Remediation(_Strict):
+    accept: list[str]
+    forbid: list[str] = Field(default_factory=list)
+
+    @field_validator("accept", "forbid")
+    @classmethod
+    def _catalog(cls, actions: list[str]) -> list[str]:
+        unknown = [a for a in actions if a not in ACTIONS]
+        if unknown:
+            raise ValueError(f"not catalog actions: {', '.join(unknown)} (known: {', '.join(ACTIONS)})")
+        return actions
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Remediation:
+        both = set(self.accept) & set(self.forbid)
+        if both:
+            raise ValueError(f"actions both accepted and forbidden: {', '.join(sorted(both))}")
+        return self
+
+
+class Expect(_Strict):
+    domain: Domain
+    root_cause: dict[str, str] = Field(default_factory=dict)
+    remediation: Remediation
+
+    @field_validator("root_cause")
+    @classmethod
+    def _entity_keys(cls, root_cause: dict[str, str]) -> dict[str, str]:
+        unknown = [k for k in root_cause if k not in ENTITY_KEYS]
+        if unknown:
+            raise ValueError(f"unknown root-cause keys {unknown} (known: {', '.join(ENTITY_KEYS)})")
+        return root_cause
+
+
+class Scenario(_Strict):
+    id: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    alert: AlertBody
+    metrics: Metrics | None = None
+    kubernetes: list[dict[str, Any]] = Field(default_factory=list)
+    logs: list[LogStream] = Field(default_factory=list)
+    provider_status: dict[str, ProviderStatus] = Field(default_factory=dict)
+    changes: list[Change] = Field(default_factory=list)
+    expect: Expect
+
+    @field_validator("id")
+    @classmethod
+    def _kebab(cls, value: str) -> str:
+        if not _KEBAB.match(value):
+            raise ValueError(f"{value!r} is not kebab-case (lower-case words joined by '-')")
+        return value
+
+    def earliest(self) -> timedelta:
+        """The earliest relative time that a backend is queried around (metrics, logs, changes, alert)."""
+        offsets = [relative_time(a.startsAt) or timedelta() for a in self.alert.alerts]
+        if self.metrics:
+            offsets.append(self.metrics.start_offset)
+        offsets += [relative_time(line.at) or timedelta() for s in self.logs for line in s.lines]
+        offsets += [relative_time(c.at) or timedelta() for c in self.changes]
+        return min(offsets + [timedelta()])
+
+
+@dataclass(frozen=True)
+class PlacedSeries:
+    name: str
+    metric: str
+    labels: dict[str, str]
+    samples: list[tuple[datetime, float | _Stale]]
+    """(time, entry) for each step that holds an entry; missing samples (`_`) are left out."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A scenario at an absolute instant: what the harness loads into the backends and posts to the bot."""
+
+    scenario: Scenario
+    instant: datetime
+    alert: dict[str, Any]
+    series: list[PlacedSeries]
+    kubernetes: list[dict[str, Any]]
+    filled: list[objects.Filled]
+    logs: list[dict[str, Any]]
+    provider_status: dict[str, dict[str, Any]]
+    changes: list[dict[str, Any]]
+
+
+def place(scenario: Scenario, instant: datetime, *, source: str = "") -> Placed:
+    """Convert every relative time of `scenario` at `instant`; fill and validate the Kubernetes objects."""
+    series: list[PlacedSeries] = []
+    if scenario.metrics is not None:
+        start, step = instant + scenario.metrics.start_offset, scenario.metrics.step_delta
+        for s in scenario.metrics.series:
+            samples = [(start + i * step, v) for i, v in enumerate(expand(s.values)) if v is not None]
+            series.append(PlacedSeries(s.name, s.metric, s.labels, samples))
+    raw_objects = absolute(scenario.kubernetes, instant)
+    completed, filled = objects.complete(scenario.id, raw_objects)
+    for i, obj in enumerate(completed):
+        objects.validate(obj, f"{source or scenario.id}: kubernetes[{i}]")
+    dump = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Placed(
+        scenario=scenario,
+        instant=instant,
+        alert=absolute(dump["alert"], instant),
+        series=series,
+        kubernetes=completed,
+        filled=filled,
+        logs=absolute(dump["logs"], instant),
+        provider_status=absolute(dump["provider_status"], instant),
+        changes=absolute(dump["changes"], instant),
+    )
+
+
+REFERENCE_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and check one scenario file; ConfigError naming the file and the field when it breaks the format."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a scenario is a mapping with id, title, alert, ..., expect")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+    place(scenario, REFERENCE_INSTANT, source=str(path))  # surfaces bad Kubernetes objects now, naming the file
+    return scenario
+
+
+def load_scenarios(directory: Path, only: str | None = None) -> list[tuple[Path, Scenario]]:
+    """Every `*.yaml` below `directory` (sorted by path); ids must be unique. `only` keeps one id."""
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: not a folder of scenarios")
+    loaded: list[tuple[Path, Scenario]] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(directory.rglob("*.yaml")):
+        scenario = load_scenario(path)
+        if scenario.id in seen:
+            raise ConfigError(f"{path}: id {scenario.id!r} is already used by {seen[scenario.id]}")
+        seen[scenario.id] = path
+        loaded.append((path, scenario))
+    if only is not None:
+        loaded = [(p, s) for p, s in loaded if s.id == only]
+        if not loaded:
+            raise ConfigError(f"no scenario with id {only!r} under {directory}")
+    if not loaded:
+        raise ConfigError(f"{directory}: no *.yaml scenarios found")
+    return loaded
