@@ -20,8 +20,9 @@ MAX_TEXT = 300
 
 _ERROR = re.compile(
     r"\b(?:error|err|exception|traceback|fatal|panic|critical|failed|failure|fail|refused|denied|"
-    r"timed? ?out|timeout|unavailable|oom\w*|out of memory|killed|crash\w*|invalid|rejected|"
-    r"429|5\d\d)\b", re.I)
+    r"timed? ?out|timeout|unavailable|oom\w*|out of memory|killed|crash\w*|invalid|rejected)\b|"
+    r"\b(?:status|code|http|response|returned|got)\W{0,3}(?:429|5\d\d)\b|"
+    r"\b(?:429|5\d\d)\s+(?:too many|internal|bad gateway|service unavailable|gateway time)", re.I)
 _WARNING = re.compile(r"\b(?:warn|warning|retry(?:ing)?|throttl\w*|rate.?limit\w*|deprecated|slow)\b", re.I)
 _MASKS = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<ts>"),

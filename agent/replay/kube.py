@@ -33,6 +33,8 @@ from kubernetes import client as k8s
 
 from agent.errors import ConfigError
 
+FAILURE_PRIORITY = 100
+"""Injected failures beat every other reaction."""
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _START_TIMEOUT_S = 10.0
 T = TypeVar("T")
@@ -164,7 +166,8 @@ class KubeEmulator:
             for obj in self._objects:
                 meta = obj.get("metadata") or {}
                 emulator.objects[_resource_for(obj), meta.get("namespace"), str(meta["name"])] = obj
-            emulator[kmock.subresource("log")] << kmock.headers({"Content-Type": "text/plain"}) << self._serve_log
+            log = (emulator ** -1)[kmock.subresource("log")]  # below the caller's reactions, above the fallback
+            log << kmock.headers({"Content-Type": "text/plain"}) << self._serve_log
             self._emulator = emulator
             self._url = str(server.url).rstrip("/")
             started.set_result(None)
@@ -222,7 +225,10 @@ class KubeEmulator:
         def answer(_request: Any) -> Any:
             raise kmock.KubernetesError(status=status, message=message)
 
-        self.react(criteria, answer)
+        def add(emulator: kmock.KubernetesEmulator) -> None:
+            (emulator ** FAILURE_PRIORITY)[criteria] << answer
+
+        self.call(add)
 
     def requests(self) -> list[Received]:
         """Every request received so far, in order."""
