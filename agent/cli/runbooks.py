@@ -64,7 +64,7 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     books = load_runbooks(settings.runbooks_dir)
-    per_domain = Counter(b.domain for b in books)
+    per_domain: Counter[str] = Counter(b.domain for b in books)
     if args.json:
         print(json.dumps({"runbooks": [b.summary() for b in books], "per_domain": dict(per_domain)}, indent=2))
         return 0

@@ -103,7 +103,7 @@ def plain(markdown: str) -> str:
 def passages(book: Runbook) -> dict[str, str]:
     """The texts embedded for one runbook, by part."""
     signals = ", ".join(s.name.replace("_", " ") for s in book.signals)
-    card = (f"{book.title}. A {book.domain} problem. Alerts: {', '.join(book.match.alerts)}. "
+    card = (f"{book.title}. Domain: {book.domain}. Alerts: {', '.join(book.match.alerts)}. "
             f"Symptoms: {'; '.join(book.symptoms)}. Signals: {signals}. {plain(book.section('meaning'))}")
     return {
         "card": card,
