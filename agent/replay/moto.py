@@ -6,6 +6,9 @@
 
 moto serves CloudWatch Logs over real HTTP (filter patterns included) and, like CloudWatch, rejects events
 older than 14 days: `put_log_events` raises ConfigError for those rather than silently losing them.
+
+moto keeps its state per process, not per server: two MotoServers in one process see the same log groups.
+`reset()` empties it.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ class MotoServer:
             self._server.stop()
         self._server = None
         self._url = ""
+
+    def reset(self) -> None:
+        """Forget every resource (moto's state is shared by every server of the process)."""
+        httpx.post(f"{self.url}/moto-api/reset", timeout=5.0).raise_for_status()
 
     def client(self, service: str = "logs", **kwargs: Any) -> Any:
         """A boto3 client for `service` pointed at this server, with dummy credentials."""

@@ -23,7 +23,7 @@ from agent.settings import Settings, load_settings
 from agent.store.sqlite import SqliteStore
 from tests.tools import scenario
 
-LOG_GROUP = "/aws/lambda/summarizer"
+LOG_GROUP = "/aws/ecs/summarizer-sweep"
 
 
 @dataclass
