@@ -62,7 +62,7 @@ class Pager:
 
 def series(name: str, after: float) -> tuple[str, dict[str, str], list[tuple[float, float | None]]]:
     start = T0 - timedelta(minutes=30)
-    points = []
+    points: list[tuple[float, float | None]] = []
     for minute in range(45):
         at = start + timedelta(minutes=minute)
         points.append((at.timestamp(), 0.2 if at <= T0 else after))
@@ -80,7 +80,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def cluster() -> Iterator[tuple[ClusterEmulator, str]]:
     with running_cluster() as (emulator, url):
         seed(emulator)
-        emulator.put(deployment(namespace="payments"))
+        emulator.hold(deployment(namespace="payments"))
         yield emulator, url
 
 
@@ -174,7 +174,7 @@ def records(store: SqliteStore, incident_id: str, kind: str) -> list[dict[str, A
 
 
 def replicas(emulator: ClusterEmulator) -> int:
-    dep = emulator.get("Deployment", "chat", "prod")
+    dep = emulator.held("Deployment", "chat", "prod")
     assert dep is not None
     return int(dep["spec"]["replicas"])
 
@@ -229,11 +229,11 @@ async def test_an_approval_is_refused_when_the_target_changed_since_the_preview(
 ) -> None:
     emulator, _ = cluster
     incident_id = await open_and_propose(worker, store, SCALE)
-    moved = emulator.get("Deployment", "chat", "prod")
+    moved = emulator.held("Deployment", "chat", "prod")
     assert moved is not None
     moved["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.local/chat:2.1.0"
     moved["metadata"]["generation"] += 1
-    emulator.put(moved)
+    emulator.hold(moved)
 
     await answer(worker, store, incident_id, "U-ALICE")
 

@@ -74,7 +74,7 @@ def test_crash_then_restart_runs_the_action_exactly_once(
     assert restarted.returncode == 0, restarted.stderr
     assert restarted.stdout.startswith("succeeded"), restarted.stdout
     assert emulator.writes(name="chat") == 1
-    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 5  # type: ignore[index]
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 5  # type: ignore[index]
 
     store = SqliteStore(db)
     events = [r.data["event"] for r in store.audit_records("inc-1")]
@@ -145,7 +145,7 @@ def test_revert_restores_from_the_stored_plan(cluster: tuple[ClusterEmulator, st
     result = executor.execute("inc-1", SCALE, "U1")
     reverted, detail = executor.revert(result.idempotency_key)
     assert reverted, detail
-    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
     assert [r.data["event"] for r in store.audit_records("inc-1")][-1] == "reverted"
 
 

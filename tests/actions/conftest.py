@@ -44,19 +44,19 @@ def routing_configmap(service: str = "chat", namespace: str = "prod") -> dict[st
 
 
 def seed(emulator: ClusterEmulator) -> None:
-    emulator.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {}}})
-    emulator.put({"apiVersion": "v1", "kind": "Namespace",
+    emulator.hold({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {}}})
+    emulator.hold({"apiVersion": "v1", "kind": "Namespace",
                   "metadata": {"name": "payments", "labels": {"opsmedic.io/protected": "true"}}})
-    emulator.put(deployment())
-    emulator.put(replica_set("chat", 1, "registry.local/chat:1.9.0"))
-    emulator.put(replica_set("chat", 2, "registry.local/chat:2.0.0"))
-    emulator.put({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1"}, "spec": {}})
-    emulator.put({"apiVersion": "v1", "kind": "Pod",
+    emulator.hold(deployment())
+    emulator.hold(replica_set("chat", 1, "registry.local/chat:1.9.0"))
+    emulator.hold(replica_set("chat", 2, "registry.local/chat:2.0.0"))
+    emulator.hold({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1"}, "spec": {}})
+    emulator.hold({"apiVersion": "v1", "kind": "Pod",
                   "metadata": {"name": "chat-abc", "namespace": "prod", "uid": "pod-uid-1",
                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                                     "name": "chat-rev2", "uid": "rs2"}]},
                   "spec": {"containers": [{"name": "app", "image": "registry.local/chat:2.0.0"}]}})
-    emulator.put(routing_configmap())
+    emulator.hold(routing_configmap())
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     """Namespace objects by name (kmock cannot route `/api/v1/namespaces/NAME`, so they are served here)."""
 
-    def put(self, obj: dict[str, Any]) -> None:
+    def hold(self, obj: dict[str, Any]) -> None:
         """Seed an object as the API would hold it (seeding sends no request, so it is no write)."""
         group, _, version = obj["apiVersion"].rpartition("/")
         kind = obj["kind"]
@@ -61,7 +61,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.objects[(kmock.resource(group, version, plural), obj["metadata"].get("namespace"),
                       obj["metadata"]["name"])] = copy.deepcopy(obj)
 
-    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    def held(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object the emulator holds now, or None."""
         for (resource, ns, obj_name), obj in self.objects.items():
             if resource.plural == PLURALS[kind] and ns == namespace and obj_name == name and not obj.deleted:
@@ -76,9 +76,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return aiohttp.web.json_response({"kind": "Status", "code": 404, "reason": "NotFound"}, status=404)
             return aiohttp.web.json_response(found)
         plural = getattr(request.resource, "plural", None)
-        key = (request.resource, request.namespace, request.name)
-        current = self.objects[key].raw if request.name and key in self.objects and not self.objects[key].deleted \
-            else None
+        current: dict[str, Any] | None = None
+        if request.resource is not None and request.name:
+            key = (request.resource, request.namespace, request.name)
+            if key in self.objects and not self.objects[key].deleted:
+                current = self.objects[key].raw
         if request.params.get("dryRun") and request.action in (kmock.action.UPDATE, kmock.action.DELETE):
             if current is None:
                 return aiohttp.web.json_response({"kind": "Status", "code": 404, "reason": "NotFound"}, status=404)
@@ -119,7 +121,7 @@ def running_cluster() -> Iterator[tuple[ClusterEmulator, str]]:
     emulator = ClusterEmulator()
     emulator.fallback << 404  # unknown paths: a plain 404, as a real server would say
     for group, version, plural in RESOURCES:
-        emulator.resources[kmock.resource(group, version, plural)] = {}
+        emulator.resources[kmock.resource(group, version, plural)] = {}  # type: ignore[assignment]
     ready = threading.Event()
     stop: asyncio.Future[None] | None = None
     box: dict[str, Any] = {}

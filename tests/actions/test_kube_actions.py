@@ -15,7 +15,7 @@ Cluster = tuple[ClusterEmulator, str]
 
 
 def image(emulator: ClusterEmulator) -> str:
-    dep = emulator.get("Deployment", "chat", "prod")
+    dep = emulator.held("Deployment", "chat", "prod")
     assert dep is not None
     return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
 
@@ -27,18 +27,18 @@ def test_scale_previews_executes_verifies_reverts(cluster: Cluster, catalog: Cat
     before = len(emulator)
     preview = action.preview(params)
     assert {"path": "spec.replicas", "before": 3, "after": 5} in preview.diff
-    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
     assert emulator.writes(since=before) == 0
 
     plan = action.plan(params, NOW)
     assert not action.applied(plan)
     action.apply(plan)
-    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 5  # type: ignore[index]
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 5  # type: ignore[index]
     assert action.applied(plan)
     assert action.check(plan).status == "ok"
 
     action.revert(plan)
-    assert emulator.get("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
 
 
 def test_rollout_restart_stamps_the_template_and_revert_restores_it(cluster: Cluster, catalog: Catalog) -> None:
@@ -47,18 +47,18 @@ def test_rollout_restart_stamps_the_template_and_revert_restores_it(cluster: Clu
     params = action.params({"namespace": "prod", "kind": "Deployment", "name": "chat"})
     preview = action.preview(params)
     assert preview.diff[0]["path"].endswith("kubectl.kubernetes.io/restartedAt")
-    assert "annotations" not in emulator.get("Deployment", "chat", "prod")["spec"]["template"]["metadata"]  # type: ignore[index]
+    assert "annotations" not in emulator.held("Deployment", "chat", "prod")["spec"]["template"]["metadata"]  # type: ignore[index]
 
     plan = action.plan(params, NOW)
     action.apply(plan)
-    dep = emulator.get("Deployment", "chat", "prod")
+    dep = emulator.held("Deployment", "chat", "prod")
     assert dep is not None
     assert dep["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == NOW.isoformat()
     assert dep["metadata"]["generation"] == 5
     assert action.check(plan).status == "ok"
 
     action.revert(plan)
-    dep = emulator.get("Deployment", "chat", "prod")
+    dep = emulator.held("Deployment", "chat", "prod")
     assert dep is not None
     assert "kubectl.kubernetes.io/restartedAt" not in (dep["spec"]["template"]["metadata"].get("annotations") or {})
 
@@ -87,7 +87,7 @@ def test_rollback_goes_to_the_previous_revision_and_back(cluster: Cluster, catal
     plan = action.plan(params, NOW)
     action.apply(plan)
     assert image(emulator) == "registry.local/chat:1.9.0"
-    labels = emulator.get("Deployment", "chat", "prod")["spec"]["template"]["metadata"]["labels"]  # type: ignore[index]
+    labels = emulator.held("Deployment", "chat", "prod")["spec"]["template"]["metadata"]["labels"]  # type: ignore[index]
     assert labels == {"app": "chat"}  # the ReplicaSet's pod-template-hash is not copied
     assert action.applied(plan)
     assert action.check(plan).status == "ok"
@@ -108,15 +108,15 @@ def test_cordon_and_uncordon(cluster: Cluster, catalog: Catalog) -> None:
     params = action.params({"node": "gpu-1"})
     preview = action.preview(params)
     assert preview.diff == [{"path": "spec.unschedulable", "before": None, "after": True}]
-    assert not emulator.get("Node", "gpu-1")["spec"].get("unschedulable")  # type: ignore[index]
+    assert not emulator.held("Node", "gpu-1")["spec"].get("unschedulable")  # type: ignore[index]
 
     plan = action.plan(params, NOW)
     action.apply(plan)
-    assert emulator.get("Node", "gpu-1")["spec"]["unschedulable"] is True  # type: ignore[index]
+    assert emulator.held("Node", "gpu-1")["spec"]["unschedulable"] is True  # type: ignore[index]
     assert action.check(plan).status == "ok"
 
     action.revert(plan)
-    assert not emulator.get("Node", "gpu-1")["spec"].get("unschedulable")  # type: ignore[index]
+    assert not emulator.held("Node", "gpu-1")["spec"].get("unschedulable")  # type: ignore[index]
 
 
 def test_delete_pod_deletes_only_for_real(cluster: Cluster, catalog: Catalog) -> None:
@@ -125,11 +125,11 @@ def test_delete_pod_deletes_only_for_real(cluster: Cluster, catalog: Catalog) ->
     params = action.params({"namespace": "prod", "pod": "chat-abc"})
     preview = action.preview(params)
     assert "ReplicaSet/chat-rev2 will replace it" in preview.summary
-    assert emulator.get("Pod", "chat-abc", "prod") is not None
+    assert emulator.held("Pod", "chat-abc", "prod") is not None
 
     plan = action.plan(params, NOW)
     action.apply(plan)
-    assert emulator.get("Pod", "chat-abc", "prod") is None
+    assert emulator.held("Pod", "chat-abc", "prod") is None
     assert action.applied(plan)
     assert action.check(plan).status == "ok"
     with pytest.raises(ActionError, match="cannot be reverted"):

@@ -63,7 +63,7 @@ def test_rbac_grants_exactly_the_calls_the_actions_make(cluster: tuple[ClusterEm
     emulator, url = cluster
     statefulset = deployment("vectordb")
     statefulset["kind"] = "StatefulSet"
-    emulator.put(statefulset)
+    emulator.hold(statefulset)
     for name, raw in RUNS:
         action = catalog.get(name)
         params = action.params(raw)

@@ -17,7 +17,7 @@ SERVICE = {"namespace": "prod", "service": "chat"}
 
 
 def routing(emulator: ClusterEmulator) -> dict[str, str]:
-    cm = emulator.get("ConfigMap", "chat-llm-routing", "prod")
+    cm = emulator.held("ConfigMap", "chat-llm-routing", "prod")
     assert cm is not None
     return dict(cm["data"])
 
@@ -79,8 +79,8 @@ def test_check_fails_when_someone_changes_the_value_back(cluster: Cluster, catal
     action = catalog.get("provider.failover")
     plan = action.plan(action.params(SERVICE), NOW)
     action.apply(plan)
-    cm = emulator.get("ConfigMap", "chat-llm-routing", "prod")
+    cm = emulator.held("ConfigMap", "chat-llm-routing", "prod")
     assert cm is not None
     cm["data"]["provider"] = "openai"
-    emulator.put(cm)
+    emulator.hold(cm)
     assert action.check(plan).status == "failed"
