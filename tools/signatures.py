@@ -32,6 +32,7 @@ _MASKS = [
     (re.compile(r"\b(?=[\w-]*[a-z])(?=[\w-]*\d)[\w]+(?:-[\w]+){1,}\b", re.I), "<id>"),
     (re.compile(r"\b(?=\w*[a-z])(?=\w*\d)\w{12,}\b", re.I), "<id>"),
     (re.compile(r"(?<![\w<])\d+(?:\.\d+)?(?=(?:ms|us|ns|s|m|h|d|b|kb|mb|gb|kib|mib|gib|%)\b)", re.I), "<n>"),
+    (re.compile(r"\b(?=\w*[a-z])\w*\d{3,}\w*\b", re.I), "<id>"),
     (re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w>])", re.I), "<n>"),
 ]
 _LEADING_TS = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ][\d:.,]+(?:Z|[+-]\d{2}:?\d{2})?\]?\s*")

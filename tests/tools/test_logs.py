@@ -27,6 +27,7 @@ def test_lines_differing_only_in_numbers_and_ids_share_a_signature() -> None:
     b = signature_of("ERROR request 0a0b0c0d-9999-8888-7777-666655554444 from 10.0.3.9:80 failed after 20ms")
     assert a == b == "ERROR request <uuid> from <ip> failed after <n>ms"
     assert signature_of("pod api-7f9c-abcde OOMKilled") == signature_of("pod api-6b8d-zzzzz OOMKilled")
+    assert signature_of("ERROR parse failed for request r00017x") == "ERROR parse failed for request <id>"
     assert signature_of("ERROR model gpt-4 not found") != signature_of("ERROR rate limit reached")
 
 
