@@ -49,7 +49,8 @@ def main() -> int:
                       + ", ".join(f"{t * 1000:.0f}" for t in times)
                       + f" ms; median {statistics.median(times) * 1000:.0f} ms")
                 for item in sorted(found, key=lambda e: -e.duration_ms):
-                    print(f"  {item.tool:22} {item.status:8} {item.duration_ms:7.0f} ms  {item.summary or item.error}"[:150])
+                    line = f"  {item.tool:22} {item.status:8} {item.duration_ms:7.0f} ms  {item.summary or item.error}"
+                    print(line[:150])
     return 0
 
 
