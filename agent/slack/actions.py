@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from agent.errors import OpsmedicError
+from agent.slack.blocks import escape
 from agent.slack.desk import DeskAnswer
 from agent.slack.messages import APPROVE, REJECT, notice_blocks
 
@@ -44,8 +45,22 @@ async def on_click(deps: SlackDeps, body: dict[str, Any], *, approved: bool) -> 
         await deps.notifier.say_closed(token, result.close)
     elif result.incident_id:
         await deps.notifier.sync(result.incident_id)
+    await tell(deps, channel, user_id, result.message)
+    if result.outcome == "queued":
+        deps.notifier.later(follow_up(deps, result.incident_id, channel, user_id, result.after_seq))
+
+
+async def follow_up(deps: SlackDeps, incident_id: str, channel: str, user_id: str, after_seq: int) -> None:
+    """Tell the clicker when the graph, re-checking on resume, refused what the desk had let through."""
+    why = await deps.desk.graph_verdict(incident_id, user_id, after_seq)
+    await deps.notifier.sync(incident_id)
+    if why:
+        await tell(deps, channel, user_id, f"The approval did not go through: {why}")
+
+
+async def tell(deps: SlackDeps, channel: str, user_id: str, text: str) -> None:
     if channel and user_id:
         try:
-            await deps.poster.ephemeral(channel, user_id, notice_blocks(result.message), result.message)
+            await deps.poster.ephemeral(channel, user_id, notice_blocks(escape(text)), text)
         except SlackApiError as exc:
             log.warning("could not tell %s why: %s", user_id, exc)

@@ -42,6 +42,8 @@ class DeskAnswer:
     incident_id: str = ""
     close: str = ""
     """When set, the buttons are replaced by this text (expired, stale)."""
+    after_seq: int = 0
+    """For a queued answer: the audit head when it was queued (the graph's verdict comes after it)."""
 
 
 class ApprovalDesk:
@@ -56,6 +58,9 @@ class ApprovalDesk:
         self.read_target = read_target
         self._locks: dict[str, asyncio.Lock] = {}
         self._bot: str | None = None
+        self.group_members: dict[str, list[str]] = {}
+        """User groups resolved so far (group id → member ids); the graph's approve node reads the same dict
+        as `clients.extra["approver_groups"]`, so that it counts a group member the desk let through."""
 
     def token_for(self, incident_id: str) -> str:
         """The current approval round's button id for an incident ('' when none is open)."""
@@ -100,23 +105,44 @@ class ApprovalDesk:
                               close=f":hourglass: *Expired:* {check.reason}")
         if check.verdict == "ignored":
             return DeskAnswer("refused", _why_ignored(check.reason, user, incident.requester), incident_id)
-        if approved and self.read_target is not None and t.proposal.preview:
-            changed = target_changed(t.proposal.preview, await self.read_target(t.proposal))
+        previewed = t.proposal.preview.get("snapshot") or t.proposal.preview
+        if approved and self.read_target is not None and isinstance(previewed, dict) and previewed:
+            changed = target_changed(previewed, await self.read_target(t.proposal))
             if changed:
                 return DeskAnswer("closed", f"Refused: the target changed since the preview ({changed}).",
                                   incident_id, close=f":warning: *Stale preview:* the target changed ({changed})")
         approval = Approval(approved=approved, actor=user, at=self.clock(), comment=comment)
+        head = (await asyncio.to_thread(self.store.audit_head))[0]
         try:
             await asyncio.to_thread(submit_approval, self.store, incident_id, approval)
         except (InvalidRequest, NotFound) as exc:
             return DeskAnswer("refused", f"Not now: {exc}.", incident_id)
         await asyncio.to_thread(self.store.set_control, key, "approved" if approved else "rejected")
         if not approved:
-            return DeskAnswer("queued", "Rejected; nothing will change.", incident_id)
+            return DeskAnswer("queued", "Rejected; nothing will change.", incident_id, after_seq=head)
         need = max(1, t.decision.min_approvals)
         have = len({a.actor for a in t.approvals if a.approved} | {user})
         more = f" Waiting for {need - have} more approver(s)." if have < need else " Executing."
-        return DeskAnswer("queued", f"Approved ({have} of {need}).{more}", incident_id)
+        return DeskAnswer("queued", f"Approved ({have} of {need}).{more}", incident_id, after_seq=head)
+
+    async def graph_verdict(self, incident_id: str, user: str, after_seq: int, timeout_s: float = 30.0) -> str:
+        """Once the graph has taken a queued answer: why it refused it ('' when it counted, or on timeout).
+
+        The approve node re-checks everything when it resumes (expiry, approvers, the target against the
+        preview); this reads its verdict from the audit trail so that the clicker hears about a late refusal."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            records = [r for r in await asyncio.to_thread(self.store.audit_records, incident_id)
+                       if r.seq > after_seq and r.data.get("via") != "slack"]
+            for r in records:
+                if r.kind == "approval" and r.data.get("event") == "refused":
+                    return str(r.data.get("reason", "refused"))
+                if r.kind == "approval" and r.actor == user and r.data.get("verdict") in ("ignored", "expired"):
+                    return str(r.data.get("reason", r.data["verdict"]))
+            if any(r.kind == "node" and r.data.get("node") == "approve" for r in records):
+                return ""
+            await asyncio.sleep(0.2)
+        return ""
 
     async def _bot_user(self) -> str:
         if self._bot is None:
@@ -135,6 +161,7 @@ class ApprovalDesk:
                 try:
                     response = await self.client.usergroups_users_list(usergroup=entry)
                     groups[entry] = list(response.get("users", []))
+                    self.group_members[entry] = groups[entry]
                 except SlackApiError as exc:
                     log.warning("cannot resolve user group %s: %s", entry, exc)
         return groups

@@ -216,14 +216,23 @@ def _proposal(p: Proposal) -> list[Block]:
 
 def _preview_text(preview: dict[str, Any]) -> str:
     diff = preview.get("diff")
+    summary = str(preview.get("summary") or "")
     if isinstance(diff, str) and diff:
         return diff
     if isinstance(diff, list) and diff:
-        return "\n".join(str(line) for line in diff)
+        lines = [f"- {e.get('path', '')}: {_v(e.get('before'))}\n+ {e.get('path', '')}: {_v(e.get('after'))}"
+                 if isinstance(e, dict) else str(e) for e in diff]
+        return "\n".join([summary, *lines] if summary else lines)
+    if summary:
+        return summary
     if "before" in preview or "after" in preview:
         return (f"- {json.dumps(preview.get('before'), sort_keys=True, default=str)}\n"
                 f"+ {json.dumps(preview.get('after'), sort_keys=True, default=str)}")
     return json.dumps(preview, indent=1, sort_keys=True, default=str)
+
+
+def _v(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
 def _decision(d: Decision, approvals: list[Approval]) -> str:

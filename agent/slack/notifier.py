@@ -67,6 +67,8 @@ def approval_round_over(t: Timeline) -> str:
     d = t.decision
     if d is None or d.effect != "require_approval":
         return ""
+    if t.refused:
+        return f":no_entry: *Refused:* {t.refused}"
     for a in t.approvals:
         if not a.approved:
             return f":no_entry: *Rejected* by {user(a.actor)}" + (f": {a.comment}" if a.comment else "")
@@ -209,6 +211,10 @@ class Notifier:
         await asyncio.to_thread(self.store.set_control, CLOSED_KEY.format(token), text)
         if raw:
             await self.sync(json.loads(raw)["incident_id"])
+
+    def later(self, coro: Any) -> None:
+        """Run `coro` in the background (kept referenced; `drain()` waits for it)."""
+        self._spawn(coro)
 
     def _spawn(self, coro: Any) -> None:
         try:

@@ -33,6 +33,10 @@ class Timeline:
     decision: Decision | None = None
     decided_at: datetime | None = None
     approvals: list[Approval] = field(default_factory=list)
+    refused: str = ""
+    """Why the graph refused the approval round (expired, or the target changed since the preview)."""
+    verdicts: list[AuditRecord] = field(default_factory=list)
+    """Approval records the graph wrote, with its verdict on each click."""
     replies: list[AuditRecord] = field(default_factory=list)
     """Records that become thread replies: action, verification, and the final outcome message."""
     outcome: str = ""
@@ -63,13 +67,26 @@ def read_timeline(records: list[AuditRecord]) -> Timeline:
             proposal = lenient(Proposal, d) if d.get("action") else None
             if proposal is not None:  # a new proposal starts a new approval round
                 t.proposal, t.proposal_seq, t.decision, t.approvals = proposal, r.seq, None, []
+                t.refused, t.verdicts = "", []
         elif r.kind == "decision":
             t.decision = lenient(Decision, d) or t.decision
             t.decided_at = r.at
+            if t.proposal is not None:  # the decide node previews the proposal and names its target
+                update: dict[str, Any] = {}
+                if isinstance(d.get("target"), str) and d["target"]:
+                    update["target"] = d["target"]
+                if isinstance(d.get("preview"), str) and d["preview"] and not t.proposal.preview:
+                    update["preview"] = {"summary": d["preview"]}
+                t.proposal = t.proposal.model_copy(update=update)
         elif r.kind == "approval":
             approval = lenient(Approval, d)
-            if approval is not None and d.get("verdict", "counted") in ("counted", "rejected"):
+            verdict = d.get("verdict", "counted")
+            if "verdict" in d and d.get("via") != "slack":
+                t.verdicts.append(r)
+            if approval is not None and verdict in ("counted", "rejected"):
                 t.approvals.append(approval)
+            elif verdict == "expired" or d.get("event") == "refused":
+                t.refused = str(d.get("reason", "")) or "refused"
         elif r.kind in ("action", "verification"):
             t.replies.append(r)
         elif r.kind == "message" and d.get("outcome"):

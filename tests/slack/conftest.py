@@ -18,13 +18,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import uvicorn
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.audit import AuditLog, Redactor
 from agent.context import Clients
-from agent.graph import SERDE, build_graph
+from agent.graph import build_graph
 from agent.models import Decision, Diagnosis, Incident, Proposal
-from agent.runner import Worker, thread_config
+from agent.runner import Worker, checkpointer, thread_config
 from agent.server import create_app
 from agent.settings import Settings, load_settings
 from agent.slack.app import Slack, build_slack, slack_routes
@@ -133,7 +132,8 @@ class Harness:
     # -- opsmedic's side -------------------------------------------------------------------------------------
 
     async def run_worker(self) -> None:
-        worker = Worker(self.settings, self.store, self.audit, Clients(notifier=self.slack.notifier))
+        extra = {"approver_groups": self.slack.deps.desk.group_members, "bot_ids": [self.slack_api.bot_user]}
+        worker = Worker(self.settings, self.store, self.audit, Clients(notifier=self.slack.notifier, extra=extra))
         await worker.run_until_idle()
         await self.slack.notifier.drain()
 
@@ -143,8 +143,7 @@ class Harness:
         diagnosis = Diagnosis(status="diagnosed", domain="prompt", confidence=0.9,
                               root_cause={"service": "summarizer", "prompt_version": "v13"},
                               summary="prompt v13 breaks JSON output", runbook="prompt-regression")
-        async with AsyncSqliteSaver.from_conn_string(str(self.settings.sqlite_path)) as saver:
-            saver.serde = SERDE
+        async with checkpointer(self.settings) as saver:
             graph = build_graph(saver)
             await graph.aupdate_state(thread_config(incident.id), {
                 "incident_id": incident.id, "incident": incident, "diagnosis": diagnosis, "proposal": proposal,
