@@ -55,9 +55,15 @@ def ef(offline: None) -> Any:
 
 
 @pytest.fixture(scope="package")
-def index(ef: Any, tmp_path_factory: pytest.TempPathFactory) -> RunbookIndex:
-    """The project's runbooks in an embedded Chroma, indexed once for every search test."""
-    built = RunbookIndex(persistent_client(tmp_path_factory.mktemp("chroma")), ef, RUNBOOKS)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data_dir whose chroma/ folder holds the indexed project runbooks (see `index`)."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="package")
+def index(ef: Any, data_dir: Path) -> RunbookIndex:
+    """The project's runbooks in an embedded Chroma under data_dir, indexed once for every search test."""
+    built = RunbookIndex(persistent_client(data_dir / "chroma"), ef, RUNBOOKS)
     built.ensure_indexed()
     return built
 

@@ -52,7 +52,7 @@ def ids(books: list[Runbook]) -> list[str]:
 
 
 def test_there_are_at_least_24_runbooks_and_5_per_domain() -> None:
-    per_domain = Counter(b.domain for b in BOOKS)
+    per_domain: Counter[str] = Counter(b.domain for b in BOOKS)
     assert len(BOOKS) >= 24
     assert all(per_domain[d] >= 5 for d in DOMAINS), per_domain
 

@@ -1,6 +1,6 @@
 """The runbook index: runbooks embedded in a Chroma collection, searched by alert match plus meaning.
 
-Each runbook becomes a few passages (its card — title, domain, alerts, symptoms, signals and Meaning — then
+Each runbook becomes a few passages (its card — title, domain, symptoms, Meaning and signal names — then
 Diagnosis, then Impact with Mitigation), because the embedding model reads at most 256 tokens of each. Every
 passage carries the runbook's content hash in its metadata: `ensure_indexed()` re-embeds only runbooks whose
 file changed, adds new ones and deletes removed ones.
@@ -103,8 +103,8 @@ def plain(markdown: str) -> str:
 def passages(book: Runbook) -> dict[str, str]:
     """The texts embedded for one runbook, by part."""
     signals = ", ".join(s.name.replace("_", " ") for s in book.signals)
-    card = (f"{book.title}. Domain: {book.domain}. Alerts: {', '.join(book.match.alerts)}. "
-            f"Symptoms: {'; '.join(book.symptoms)}. Signals: {signals}. {plain(book.section('meaning'))}")
+    card = (f"{book.title}. A {book.domain} problem: {'; '.join(book.symptoms)}. {plain(book.section('meaning'))} "
+            f"Signals: {signals}.")
     return {
         "card": card,
         "diagnosis": f"{book.title}. {plain(book.section('diagnosis'))}",
