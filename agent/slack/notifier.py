@@ -103,10 +103,18 @@ class Notifier:
         """`notify.escalate`: page the channel in the incident's thread."""
         self._spawn(self._escalate(incident_id, reason))
 
-    async def drain(self) -> None:
-        """Wait for the updates already scheduled (tests, shutdown)."""
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for the updates already scheduled (tests, shutdown); cancel what is still running after
+        `timeout_s`."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                return
+            await asyncio.wait(list(self._tasks), timeout=left)
 
     # -- the watch loop --------------------------------------------------------------------------------------
 

@@ -205,7 +205,7 @@ async def harness(settings: Settings, slack_api: SlackApiServer) -> AsyncIterato
         yield Harness(settings, store, audit, slack_api, slack, f"http://127.0.0.1:{port}", http)
     slack.notifier.stop()
     await watcher
-    await slack.notifier.drain()
+    await slack.notifier.drain(timeout_s=2)
     server.should_exit = True
     await task
     store.close()

@@ -97,6 +97,8 @@ async def test_a_member_of_an_approver_user_group_may_approve(harness: Harness) 
     await harness.click(token, CAROL)
     assert "Approved (1 of 1)" in await ephemeral_to(harness, CAROL)
     assert any(c.params.get("usergroup") == ONCALL for c in harness.slack_api.calls("usergroups.users.list"))
+    await harness.run_worker()
+    assert [a["action"] for a in actions_run(harness, incident.id)] == ["k8s.scale"], "the graph counts her too"
 
 
 async def test_the_requester_never_counts(harness: Harness) -> None:

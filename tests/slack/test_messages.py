@@ -57,7 +57,7 @@ def views(draw: st.DrawFn) -> IncidentView:
                         token=draw(st.sampled_from(["", "0123456789abcdef0123"])), closed=draw(st.just("") | odd))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(views())
 def test_every_incident_message_passes_the_block_kit_limits(view: IncidentView) -> None:
     blocks = incident_blocks(view)
