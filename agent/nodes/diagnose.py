@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -23,6 +24,9 @@ from agent.state import State
 
 log = logging.getLogger(__name__)
 
+BASELINE = timedelta(hours=1)
+"""Runbook signals are also run this long before the onset: only a condition that newly holds is evidence."""
+
 
 def change_timeline(situation_onset: Any, ctx: Context) -> list[ChangeEvent]:
     """Change events from the store that may explain an onset: from WINDOW before it to the instant."""
@@ -38,7 +42,7 @@ async def runbook_checks(situation: Situation, ctx: Context) -> list[Evidence]:
     except Exception as exc:  # the index is down: diagnose from the evidence there is
         log.warning("runbook search for signals failed: %s: %s", type(exc).__name__, exc)
         return []
-    found = await run_checks(checks, ctx)
+    found = await run_checks(checks, ctx, situation.onset - BASELINE)
     for item in found:
         ctx.audit.append(ctx.incident_id, "tool_call", "system", {
             "tool": item.tool, "status": item.status, "query": item.query, "summary": item.summary,

@@ -57,6 +57,32 @@ def nothing_abnormal(situation: Situation, found: list[Finding]) -> list[Finding
                     note=f"{len(answered)} signal tools answered and no rule found a fault")]
 
 
+def corroborated(found: list[Finding]) -> list[Finding]:
+    """The meta-rule `corroboration`: a runbook's own signal supports a domain only where another rule already
+    does (runbook checks are broad; they pick the runbook and add weight, they do not raise a domain alone)."""
+    backed = {f.domain for f in found if f.weight > 0 and f.rule not in ("prior", "runbook_signals")}
+    return [f for f in found if f.rule != "runbook_signals" or f.weight <= 0 or f.domain in backed]
+
+
+CRASH_KINDS = {"oom", "crash_loop", "restarts", "failed_rollout", "replicas_missing"}
+
+
+def bad_deploy(situation: Situation, found: list[Finding]) -> list[Finding]:
+    """The meta-rule `bad_deploy`: pods of a service crash (OOM, crash loop, restarts) after a deploy of that
+    same service shortly before the onset — the deploy is the cause: kind `failed_rollout`, +1.5."""
+    deploys = [f for f in found if f.rule == "recent_change" and f.domain == "infra" and f.weight >= 0.5]
+    out = []
+    for deploy in deploys:
+        service = deploy.entity.get("service")
+        crashes = [f for f in found if f.domain == "infra" and f.kind in CRASH_KINDS and f.weight > 0
+                   and f.entity.get("service") == service]
+        if service and crashes:
+            out.append(Finding("bad_deploy", "infra", "failed_rollout", 3.0, deploy.entity,
+                               tuple({e for f in (deploy, *crashes) for e in f.evidence}),
+                               f"{service} started failing right after its deploy"))
+    return out[:1]
+
+
 class OfflineReasoner:
     def __init__(self, runbooks: Any = None, rule_set: Mapping[str, rules.Rule] | None = None) -> None:
         self.runbooks = runbooks
@@ -70,6 +96,8 @@ class OfflineReasoner:
                 found.extend(fn(situation))
             except Exception:  # a rule tripping over odd evidence must not sink the diagnosis
                 log.exception("rule %s failed; skipping it", name)
+        found = corroborated(found)
+        found.extend(bad_deploy(situation, found))
         found.extend(nothing_abnormal(situation, found))
         return found
 

@@ -3,8 +3,9 @@
 A runbook says which signals support or weaken its explanation, e.g.
 `{name: oom_kills, query: 'increase(...{namespace="{namespace}"}[30m])', supports_when: '> 0'}`. For the
 runbooks that the index ranks first for an incident, the diagnose step renders each query with the alert's
-labels, runs it (read-only, audited like every tool call), and the `runbook_signals` rule turns a met
-condition into evidence for the runbook's domain (and the runbook itself when the winner is picked).
+labels, runs it at the instant and at a baseline an hour before the onset (read-only, audited like every tool
+call), and the `runbook_signals` rule turns a condition that holds now but did not at the baseline into
+evidence for the runbook's domain (a condition that always holds says nothing about this incident).
 
 Conditions are one comparison with a number: `> 0`, `>= 0.9`, `< 0.7`, `== 1`, `!= 0`; a signal holds when
 any returned series meets it.
@@ -18,6 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from agent.context import Context
@@ -84,15 +86,18 @@ def checks_for(index: Any, situation: Situation) -> list[Check]:
     return checks[:MAX_SIGNALS]
 
 
-async def run_checks(checks: list[Check], ctx: Context) -> list[Evidence]:
-    """Run every check against Prometheus at the instant, in parallel; each answer is an Evidence."""
+async def run_checks(checks: list[Check], ctx: Context, baseline_at: datetime) -> list[Evidence]:
+    """Run every check against Prometheus at the instant and at `baseline_at`, in parallel; each answer is an
+    Evidence whose data holds both results."""
 
     def call(check: Check) -> Evidence:
         found = prometheus.instant_query(ctx.clients.prometheus, check.query, ctx.instant,
                                          timeout_s=ctx.settings.tool_timeout_s)
+        before = prometheus.instant_query(ctx.clients.prometheus, check.query, baseline_at,
+                                          timeout_s=ctx.settings.tool_timeout_s)
         data = {"runbook": check.runbook, "domain": check.domain, "signal": check.signal,
                 "supports_when": check.supports_when, "weakens_when": check.weakens_when,
-                "result": found.data or []}
+                "result": found.data or [], "baseline": before.data or [] if before.status != "error" else None}
         return found.model_copy(update={"tool": TOOL, "data": data, "id": found.id.replace(prometheus.TOOL, TOOL)})
 
     return list(await asyncio.gather(*[
@@ -100,7 +105,7 @@ async def run_checks(checks: list[Check], ctx: Context) -> list[Evidence]:
     ]))
 
 
-def values(item: Evidence) -> Iterator[tuple[dict[str, str], float]]:
-    for series in (item.data or {}).get("result") or []:
+def values(item: Evidence, key: str = "result") -> Iterator[tuple[dict[str, str], float]]:
+    for series in (item.data or {}).get(key) or []:
         if isinstance(series, Mapping) and isinstance(series.get("value"), list | tuple):
             yield dict(series.get("metric") or {}), as_float(series["value"][1])

@@ -67,10 +67,9 @@ def test_a_provider_outage_behind_a_latency_alert_blames_the_provider_not_the_se
         evidence("provider_status", {"openai": {"status": {"indicator": "major", "description": "Partial outage"},
                                                 "incidents": [{"name": "Elevated errors", "status": "investigating"}]},
                                      "anthropic": {"status": {"indicator": "none"}, "incidents": []}}, eid="ev-sp"),
-        evidence("llm_signals", [
-            vec("llm_requests_total", 40, service="chat", provider="openai", status="ok"),
-            vec("llm_requests_total", 12, service="chat", provider="openai", status="timeout"),
-        ], eid="ev-calls"),
+        evidence("llm_signals", {"signals": [
+            {"signal": "provider_error_rate", "series": [
+                {"labels": {"provider": "openai"}, "value": 0.23, "baseline": 0.004}]}]}, eid="ev-calls"),
     ])
     d = OfflineReasoner(BOOKS).reason(s).diagnosis
     assert d.domain == "provider" and d.root_cause["provider"] == "openai"
@@ -150,10 +149,13 @@ def test_a_planned_deploy_that_went_fine_is_no_fault() -> None:
 
 def test_rate_limit_errors_in_the_logs_point_at_the_provider_the_service_calls() -> None:
     s = situation({"alertname": "LLMErrorRateHigh", "service": "triage", "namespace": "support"}, [
-        evidence("llm_signals", [
-            vec("llm_requests_total", 80, service="triage", provider="anthropic", status="ok"),
-            vec("llm_requests_total", 30, service="triage", provider="anthropic", status="rate_limited"),
-        ], eid="ev-calls"),
+        evidence("llm_signals", {"signals": [
+            {"signal": "llm_requests_total", "series": [
+                {"labels": {"provider": "anthropic", "status": "ok"}, "value": 2.0, "baseline": 2.4},
+                {"labels": {"provider": "anthropic", "status": "rate_limited"}, "value": 0.7, "baseline": 0.0}]},
+            {"signal": "rate_limited", "series": [
+                {"labels": {"provider": "anthropic"}, "value": 0.26, "baseline": 0.0}]},
+        ]}, eid="ev-calls"),
         evidence("logs.kubernetes", {"signatures": [{"signature": "HTTP 429 Too Many Requests from api.anthropic.com",
                                           "count": 412}]}, eid="ev-logs"),
     ])

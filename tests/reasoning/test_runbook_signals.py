@@ -23,10 +23,12 @@ def test_placeholders_are_filled_and_promql_braces_are_left_alone() -> None:
     assert render_query('up{node="{node}"}', LABELS) is None  # unknown placeholder: the check is skipped
 
 
-def signal(book: str, domain: str, value: float, supports: str = "> 0", **labels: str):  # type: ignore[no-untyped-def]
+def signal(book: str, domain: str, value: float, supports: str = "> 0", before: float | None = None,
+           **labels: str):  # type: ignore[no-untyped-def]
+    baseline = [] if before is None else [{"metric": labels, "value": [0, str(before)]}]
     return evidence(TOOL, {"runbook": book, "domain": domain, "signal": "s", "supports_when": supports,
-                           "weakens_when": "", "result": [{"metric": labels, "value": [0, str(value)]}]},
-                    eid=f"{TOOL}-{book}")
+                           "weakens_when": "", "result": [{"metric": labels, "value": [0, str(value)]}],
+                           "baseline": baseline}, eid=f"{TOOL}-{book}")
 
 
 def test_a_met_runbook_signal_supports_its_domain_and_its_runbook_wins() -> None:
@@ -43,5 +45,22 @@ def test_a_met_runbook_signal_supports_its_domain_and_its_runbook_wins() -> None
 
 def test_an_unmet_runbook_signal_adds_nothing() -> None:
     s = situation(LABELS, [signal("provider-outage", "provider", 0.0, supports="> 0.05")])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert all(h.domain != "provider" for h in d.hypotheses)
+
+
+def test_a_runbook_signal_that_already_held_at_the_baseline_adds_nothing() -> None:
+    chronic = situation(LABELS, [
+        signal("pod-oom", "infra", 3, before=2, namespace="ml", pod="embedder-1"),
+        evidence("kubernetes", [{"metric": {"__name__": "kube_pod_container_status_last_terminated_reason",
+                                            "namespace": "ml", "pod": "embedder-1", "reason": "OOMKilled"},
+                                 "value": [0, "1"]}], eid="ev-k8s"),
+    ])
+    d = OfflineReasoner(BOOKS).reason(chronic).diagnosis
+    assert f"{TOOL}-pod-oom" not in d.hypotheses[0].evidence_for
+
+
+def test_a_runbook_signal_alone_does_not_raise_a_domain() -> None:
+    s = situation(LABELS, [signal("provider-outage", "provider", 0.4, supports="> 0.05", provider="openai")])
     d = OfflineReasoner(BOOKS).reason(s).diagnosis
     assert all(h.domain != "provider" for h in d.hypotheses)

@@ -9,7 +9,7 @@ vLLM names of DESIGN.md section 4).
 | restarts | container restarts in the window | 1.0 |
 | replicas_missing | available replicas below spec | 1.0 |
 | node_pressure | node condition Memory/Disk/PID pressure true, or Ready not true | 3.0 |
-| cpu_throttling | throttled CFS periods above 25 % | 2.0 |
+| cpu_throttling | throttled CFS periods above 25 % (and doubled against the baseline) | 2.0 |
 | gpu_fault | XID errors, or GPU framebuffer above 95 % full | 2.5 |
 | model_server_saturation | vLLM KV cache above 90 % or a request queue | 2.0 |
 """
@@ -110,7 +110,7 @@ def cpu_throttling(situation: Situation) -> Iterator[Finding]:
             yield Finding("cpu_throttling", "infra", "cpu_throttling", 2.0, ent, (r.evidence,),
                           f"{ent.get('pod', 'a pod')} throttled in {r.value / total:.0%} of CPU periods")
     for r in readings(situation, "cpu_throttle_ratio", "cpu_throttling"):
-        if r.value > 0.25:
+        if r.value > 0.25 and (r.baseline is None or r.value > 2 * r.baseline):
             ent = workload(r, situation)
             yield Finding("cpu_throttling", "infra", "cpu_throttling", 2.0, ent, (r.evidence,),
                           f"{ent.get('service', 'a workload')} throttled in {r.value:.0%} of CPU periods")
@@ -131,7 +131,8 @@ def gpu_fault(situation: Situation) -> Iterator[Finding]:
     for r in readings(situation, "DCGM_FI_DEV_FB_USED"):
         left = free.get((r.labels.get("Hostname"), r.labels.get("gpu")))
         if left is not None and r.value + left > 0 and r.value / (r.value + left) > 0.95:
-            yield Finding("gpu_fault", "infra", "gpu_memory", 2.5, _gpu_entity(r, situation), (r.evidence,),
+            ent = {k: v for k, v in _gpu_entity(r, situation).items() if k != "node"}  # memory is the workload's
+            yield Finding("gpu_fault", "infra", "gpu_memory", 2.5, ent, (r.evidence,),
                           f"GPU memory {r.value / (r.value + left):.0%} full on {r.labels.get('Hostname', '?')}")
 
 

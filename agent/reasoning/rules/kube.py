@@ -7,6 +7,7 @@
 | crash_loop | a container waiting in CrashLoopBackOff | 2.0 |
 | bad_rollout | a container waiting in ImagePullBackOff / ErrImagePull / CreateContainerConfigError | 2.5 |
 | restarts | a container that restarted, last terminated within WINDOW | 1.0 |
+| pod_stuck | a pod Running for over STUCK whose running container is not ready | 2.0 |
 | node_pressure | a node not Ready or under Memory/Disk/PID pressure | 3.0 |
 | replicas_missing | the workload has fewer available replicas than desired | 1.0 |
 """
@@ -22,16 +23,17 @@ from agent.reasoning.rules import rule
 from agent.reasoning.rules.infra import BAD_ROLLOUT_REASONS
 
 WINDOW = timedelta(hours=2)
+STUCK = timedelta(minutes=10)
 
 
-def _recent(situation: Situation, when: Any) -> bool:
+def _recent(situation: Situation, when: Any, window: timedelta = WINDOW) -> bool:
     if not when:
         return True
     try:
         at = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
     except ValueError:
         return True
-    return situation.instant - at <= WINDOW
+    return situation.instant - at <= window
 
 
 def _workload(situation: Situation) -> dict[str, str]:
@@ -67,6 +69,10 @@ def kube_pods(situation: Situation) -> Iterator[Finding]:
             if reason in BAD_ROLLOUT_REASONS:
                 yield Finding("bad_rollout", "infra", "failed_rollout", 2.5, ent, (eid,),
                               f"{name} cannot start ({reason})")
+            if (pod.get("phase") == "Running" and pod.get("ready") is False and c.get("ready") is False
+                    and c.get("state") == "running" and not _recent(situation, pod.get("started"), STUCK)):
+                yield Finding("pod_stuck", "infra", "pod_stuck", 2.0, ent, (eid,),
+                              f"{name} has been running but not ready for a while")
             if int(c.get("restarts") or 0) > 0 and last and _recent(situation, last.get("finished_at")):
                 yield Finding("restarts", "infra", "restarts", 1.0, ent, (eid,),
                               f"{name} restarted {c.get('restarts')} times (last: {last.get('reason') or '?'})")

@@ -25,6 +25,22 @@ from agent.reasoning.readings import Reading, readings
 from agent.reasoning.rules import rule
 
 EVAL_DROP = 0.1
+DRIFT_DROP = 0.05
+
+
+def changed_domain(situation: Situation) -> str | None:
+    """`prompt` or `model` when exactly that of the alerting service changed shortly before the onset: quality
+    symptoms (format, refusals, guardrails, evals, tokens) then point to it; None when neither or both did."""
+    from agent.reasoning.rules.changes import SLACK, WINDOW, domain_of
+
+    seen = set()
+    for change in situation.changes:
+        gap = situation.before_onset(change.at)
+        if -SLACK <= gap <= WINDOW and change.service in ("", situation.service):
+            domain = domain_of(change)
+            if domain in ("prompt", "model"):
+                seen.add(domain)
+    return seen.pop() if len(seen) == 1 else None
 
 
 def _service_entity(r: Reading, situation: Situation, *keys: str) -> dict[str, str]:
@@ -53,8 +69,11 @@ def output_validation(situation: Situation) -> Iterator[Finding]:
         if r.value <= 0 or (share is not None and share < 0.02) or (r.baseline is not None and r.rise < 3):
             continue
         ent = _service_entity(r, situation, "prompt_version")
+        domain = "model" if changed_domain(situation) == "model" else "prompt"
+        if domain == "model":
+            ent = _service_entity(r, situation)
         how_much = f"{share:.0%} of calls" if share is not None else f"{r.value:.2g}/s"
-        yield Finding("output_validation", "prompt", "prompt_format", 1.5, ent, (r.evidence,),
+        yield Finding("output_validation", domain, f"{domain}_format", 1.5, ent, (r.evidence,),  # type: ignore[arg-type]
                       f"{how_much} fail validation ({r.labels.get('reason', 'format')}) on prompt {version or '?'}")
 
 
@@ -95,7 +114,8 @@ def eval_regression(situation: Situation) -> Iterator[Finding]:
         reference = (max(with_baseline, key=lambda r: r.baseline or 0.0) if with_baseline
                      else max(rs, key=lambda r: r.value))
         before = reference.baseline if reference.baseline is not None else reference.value
-        if before - worst.value < EVAL_DROP:
+        same_series = reference is worst
+        if before - worst.value < (DRIFT_DROP if same_series else EVAL_DROP):
             continue
         what = f"eval {metric or 'score'} {before:.2f} → {worst.value:.2f}"
         pinned = False
@@ -107,9 +127,10 @@ def eval_regression(situation: Situation) -> Iterator[Finding]:
                               _service_entity(worst, situation, *keys), (worst.evidence,),
                               f"{what} on {label} {worst.labels[label]} (was {reference.labels.get(label, '?')})")
         if not pinned:
-            yield Finding("eval_drift", "model", "eval_drift", 2.0,
-                          _service_entity(worst, situation, "model", "model_version"), (worst.evidence,),
-                          f"{what} with no version change")
+            domain = changed_domain(situation) or "model"
+            yield Finding("eval_drift", domain, "eval_drift" if domain == "model" else "eval_regression",  # type: ignore[arg-type]
+                          2.0, _service_entity(worst, situation, *(("model",) if domain == "model" else ())),
+                          (worst.evidence,), f"{what} on the same series")
 
 
 @rule("refusals")
@@ -124,17 +145,20 @@ def refusals(situation: Situation) -> Iterator[Finding]:
     for version, r in refused.items():
         share = r.value / total[version] if total[version] else 0.0
         if share > 0.05 and (r.baseline is None or r.rise >= 2):
-            yield Finding("refusals", "model", "refusals", 1.5,
-                          _service_entity(r, situation, "model", "model_version"), (r.evidence,),
+            domain = "prompt" if changed_domain(situation) == "prompt" else "model"
+            keys = ("model", "model_version") if domain == "model" else ("prompt_version",)
+            yield Finding("refusals", domain, "refusals", 1.5,  # type: ignore[arg-type]
+                          _service_entity(r, situation, *keys), (r.evidence,),
                           f"{share:.0%} of calls refused on model version {version or '?'}")
 
 
 @rule("guardrail_blocks")
 def guardrail_blocks(situation: Situation) -> Iterator[Finding]:
+    """Guardrail blocks up: on the prompt or the model that just changed (1.5), else on both (1.0 each)."""
+    changed = changed_domain(situation)
     for r in readings(situation, "llm_guardrail_blocks_total", "guardrail_blocks"):
         if r.value > 0 and (r.baseline is None or r.rise >= 3):
             note = f"guardrail {r.labels.get('guardrail', '?')} blocks up"
-            yield Finding("guardrail_blocks", "prompt", "guardrail_blocks", 1.0,
-                          _service_entity(r, situation, "prompt_version"), (r.evidence,), note)
-            yield Finding("guardrail_blocks", "model", "guardrail_blocks", 1.0,
-                          _service_entity(r, situation, "model_version"), (r.evidence,), note)
+            for domain in ((changed,) if changed else ("prompt", "model")):
+                yield Finding("guardrail_blocks", domain, "guardrail_blocks", 1.5 if changed else 1.0,  # type: ignore[arg-type]
+                              _service_entity(r, situation), (r.evidence,), note)

@@ -2,10 +2,11 @@
 
 | rule | signal | weight |
 |---|---|---|
-| status_page | a Statuspage indicator above `none` or an open incident | 2.5 (3.0 major/critical) |
+| status_page | a Statuspage indicator above `none` or an open incident | 1.0 (3.0 major/critical) |
 | status_page (against) | the provider's page says all systems operational | -1.0 |
-| provider_errors | error/timeout share of a provider's calls above 5 % (and doubled against the baseline) | 2.0 |
-| rate_limited | rate_limited share of a provider's calls above 5 % (and doubled) | 2.0 |
+| provider_errors | error/timeout share of a provider's calls above 5 %, doubled, ≥ 0.05 failing calls/s | 2.0 |
+| rate_limited | rate_limited share of a provider's calls above 5 %, doubled, ≥ 0.05 calls/s | 2.0 |
+| provider_healthy (against) | under 2 % of the provider's calls fail | -1.0 |
 | gateway_failures | LiteLLM failures (≥ 0.01/s, doubled): 429 → rate limit, 5xx/408 → provider errors | 2.0 |
 | gateway_state | LiteLLM deployment state 1 (partial outage) / 2 (outage) | 1.5 / 2.0 |
 | quota_exhausted | LiteLLM remaining requests at 0 | 2.0 |
@@ -22,6 +23,10 @@ from agent.reasoning.readings import readings
 from agent.reasoning.rules import rule
 
 ERROR_STATUSES = {"error", "timeout"}
+SELF_HOSTED = {"self-hosted", "selfhosted", "self_hosted", "vllm", "tgi", "local", "internal", "in-house",
+               "ollama", "triton", "kserve"}
+MIN_FAILING_RPS = 0.05
+"""Fewer failing calls a second than this is a trickle (three a minute), not a provider incident."""
 
 
 def provider_pages(situation: Situation) -> Iterator[tuple[str, Mapping[str, Any], str]]:
@@ -50,7 +55,8 @@ def used_providers(situation: Situation) -> set[str]:
     """Providers the alerting service calls, from its LLM metrics (empty when unknown)."""
     service = situation.service
     return {r.labels["provider"] for r in readings(situation, "llm_requests_total", "llm_request_duration_seconds")
-            if r.labels.get("provider") and (not service or r.labels.get("service") in (None, service))}
+            if r.labels.get("provider") and not is_self_hosted(r.labels["provider"])
+            and (not service or r.labels.get("service") in (None, service))}
 
 
 @rule("status_page")
@@ -63,7 +69,7 @@ def status_page(situation: Situation) -> Iterator[Finding]:
         open_incidents = [i for i in page.get("incidents") or [] if isinstance(i, Mapping)
                           and i.get("status") not in ("resolved", "postmortem", "completed")]
         if indicator != "none" or open_incidents:
-            weight = 3.0 if indicator in ("major", "critical") else 2.5
+            weight = 3.0 if indicator in ("major", "critical") else 1.0
             title = open_incidents[0].get("name", "") if open_incidents else page["status"].get("description", "")
             yield Finding("status_page", "provider", "provider_outage", weight, {"provider": provider}, (eid,),
                           f"{provider} status page: {indicator} — {title}".rstrip(" —"))
@@ -72,42 +78,37 @@ def status_page(situation: Situation) -> Iterator[Finding]:
                           f"{provider} status page says all systems operational")
 
 
-@rule("provider_calls")
-def provider_calls(situation: Situation) -> Iterator[Finding]:
-    """Shares of failed calls per provider from `llm_requests_total` (status label)."""
-    totals: dict[str, float] = defaultdict(float)
-    bad: dict[tuple[str, str], float] = defaultdict(float)
-    base_bad: dict[tuple[str, str], float] = defaultdict(float)
-    evidence: dict[str, set[str]] = defaultdict(set)
-    for r in readings(situation, "llm_requests_total"):
-        provider, status = r.labels.get("provider", ""), r.labels.get("status", "")
-        if not provider:
-            continue
-        totals[provider] += r.value
-        evidence[provider].add(r.evidence)
-        group = "rate_limited" if status == "rate_limited" else "error" if status in ERROR_STATUSES else ""
-        if group:
-            bad[(provider, group)] += r.value
-            base_bad[(provider, group)] += r.baseline or 0.0
-    for (provider, group), value in bad.items():
-        share = value / totals[provider] if totals[provider] else 0.0
-        if share > 0.05 and value > base_bad[(provider, group)] * 2:
-            kind = "rate_limit" if group == "rate_limited" else "provider_errors"
-            yield Finding("rate_limited" if group == "rate_limited" else "provider_errors", "provider", kind, 2.0,
-                          {"provider": provider}, tuple(sorted(evidence[provider])),
-                          f"{share:.0%} of calls to {provider} end {group.replace('_', ' ')}")
-
-
 @rule("provider_shares")
 def provider_shares(situation: Situation) -> Iterator[Finding]:
     """The catalog's ready-made shares per provider: `provider_error_rate` and `rate_limited` (0..1)."""
+    calls = calls_per_provider(situation)
     for name, rule_name, kind, what in (("provider_error_rate", "provider_errors", "provider_errors", "fail"),
                                         ("rate_limited", "rate_limited", "rate_limit", "are rate limited")):
         for r in readings(situation, name):
             provider = r.labels.get("provider", "")
-            if provider and r.value > 0.05 and (r.baseline is None or r.value > 2 * r.baseline):
+            if not provider or is_self_hosted(provider):
+                continue
+            failing = r.value * calls.get(provider, float("inf"))
+            if r.value > 0.05 and (r.baseline is None or r.value > 2 * r.baseline) and failing >= MIN_FAILING_RPS:
                 yield Finding(rule_name, "provider", kind, 2.0, {"provider": provider}, (r.evidence,),
                               f"{r.value:.0%} of calls to {provider} {what}")
+            elif name == "provider_error_rate" and r.value < 0.02 and calls.get(provider, 0) > 0:
+                yield Finding("provider_healthy", "provider", "provider_errors", -1.0, {"provider": provider},
+                              (r.evidence,), f"calls to {provider} succeed ({r.value:.1%} fail)")
+
+
+def calls_per_provider(situation: Situation) -> dict[str, float]:
+    """Model calls per second per provider (the catalog's `llm_requests_total` signal)."""
+    calls: dict[str, float] = defaultdict(float)
+    for r in readings(situation, "llm_requests_total"):
+        if r.labels.get("provider"):
+            calls[r.labels["provider"]] += r.value
+    return calls
+
+
+def is_self_hosted(provider: str) -> bool:
+    """Models served in the cluster (vLLM, TGI, ...) are infra, not a provider."""
+    return provider.lower() in SELF_HOSTED
 
 
 @rule("gateway_failures")

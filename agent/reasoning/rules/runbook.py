@@ -2,7 +2,7 @@
 
 | rule | signal | weight |
 |---|---|---|
-| runbook_signals | a `supports_when` condition met by a series | +1.5 for the runbook's domain |
+| runbook_signals | a `supports_when` condition met now by a series that did not meet it at the baseline | +1.0 |
 | runbook_signals | a `weakens_when` condition met (and no support) | -0.5 |
 """
 
@@ -15,6 +15,7 @@ from agent.reasoning.rules import rule
 from agent.reasoning.runbook_signals import TOOL, holds, values
 
 DOMAINS = {"infra", "model", "prompt", "provider"}
+WEIGHT = 1.0
 
 
 @rule("runbook_signals")
@@ -24,14 +25,22 @@ def runbook_signals(situation: Situation) -> Iterator[Finding]:
         domain, book, signal = data.get("domain"), data.get("runbook", ""), data.get("signal", "")
         if domain not in DOMAINS:
             continue
+        supports = data.get("supports_when", "")
+        before = {_key(labels): v for labels, v in values(item, "baseline")}
         series = list(values(item))
-        support = [(labels, v) for labels, v in series if holds(data.get("supports_when", ""), v)]
+        support = [(labels, v) for labels, v in series
+                   if holds(supports, v) and not holds(supports, before.get(_key(labels), float("nan")))]
+        if data.get("baseline") is None:  # the baseline could not be read: a met condition may be chronic
+            support = []
         if support:
             labels, value = max(support, key=lambda s: s[1])
-            entity = {"service": situation.service, "namespace": situation.namespace, **entity_of(labels),
-                      "runbook": book}
-            yield Finding("runbook_signals", domain, f"runbook:{book}", 1.5, {k: v for k, v in entity.items() if v},
-                          (item.id,), f"runbook {book}: {signal} = {value:g} ({data.get('supports_when')})")
+            entity = {**entity_of(labels), "runbook": book}
+            yield Finding("runbook_signals", domain, f"runbook:{book}", WEIGHT, entity, (item.id,),
+                          f"runbook {book}: {signal} = {value:g} ({supports}; not at the baseline)")
         elif series and any(holds(data.get("weakens_when", ""), v) for _, v in series):
             yield Finding("runbook_signals", domain, f"runbook:{book}", -0.5, {}, (item.id,),
                           f"runbook {book}: {signal} weakens it ({data.get('weakens_when')})")
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
