@@ -16,6 +16,7 @@ from agent.reasoning.runbook_signals import TOOL, holds, values
 
 DOMAINS = {"infra", "model", "prompt", "provider"}
 WEIGHT = 1.0
+OWN_SUBJECTS = ("node", "provider", "model_version", "prompt_version")
 
 
 @rule("runbook_signals")
@@ -34,7 +35,8 @@ def runbook_signals(situation: Situation) -> Iterator[Finding]:
             support = []
         if support:
             labels, value = max(support, key=lambda s: s[1])
-            entity = {**entity_of(labels), "runbook": book}
+            # only what names a cause on its own; pods and services join the hypotheses of their domain
+            entity = {**{k: v for k, v in entity_of(labels).items() if k in OWN_SUBJECTS}, "runbook": book}
             yield Finding("runbook_signals", domain, f"runbook:{book}", WEIGHT, entity, (item.id,),
                           f"runbook {book}: {signal} = {value:g} ({supports}; not at the baseline)")
         elif series and any(holds(data.get("weakens_when", ""), v) for _, v in series):
