@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenario_kit import Builder  # noqa: E402
 from stories_app import (  # noqa: E402

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Building blocks for evals/generate.py: a scenario builder that turns per-minute stories into series in
 promtool notation, Kubernetes objects the official client accepts, logs, changes and an alert.
 
@@ -11,6 +12,8 @@ import math
 import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from agent.replay.objects import complete
 
 STEPS = 151  # one per minute from -2h30m to 0s
 START = "-2h30m"
@@ -194,7 +197,8 @@ class Builder:
         doc["alert"] = {"status": self.alert_status, "alerts": self.alerts}
         doc["metrics"] = {"start": START, "step": "1m", "series": self.series}
         if self.objects:
-            doc["kubernetes"] = self.objects
+            completed, _ = complete(self.id, self.objects)  # write uids and image ids, so nothing is left to fill
+            doc["kubernetes"] = completed
         if self.logs:
             doc["logs"] = self.logs
         if self.status:

@@ -18,6 +18,7 @@ COMMANDS = [
     "agent.cli.config",
     "agent.cli.control",
     "agent.cli.runbooks",
+    "agent.cli.eval",
 ]
 
 

@@ -59,9 +59,8 @@ def complete(scenario_id: str, objects: list[dict[str, Any]]) -> tuple[list[dict
     uids: dict[tuple[str, str, str], str] = {}
     for obj in out:
         meta = obj.setdefault("metadata", {})
-        if not meta.get("uid"):
+        if not meta.get("uid"):  # not required by the client, so not reported; owner references need it
             meta["uid"] = uid_for(scenario_id, obj)
-            filled.append(Filled(describe(obj), "metadata.uid", meta["uid"]))
         uids[(obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))] = meta["uid"]
     for obj in out:
         name = describe(obj)
