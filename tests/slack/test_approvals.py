@@ -201,3 +201,29 @@ async def test_approve_by_command_follows_the_same_rules(harness: Harness) -> No
     assert "Approved (1 of 1)" in answer.params["text"]
     await harness.run_worker()
     assert len(actions_run(harness, incident.id)) == 1
+
+
+async def test_a_refusal_by_the_graph_on_resume_reaches_the_clicker_and_the_message(harness: Harness) -> None:
+    previewed = SCALE.model_copy(update={"preview": {
+        "summary": "scale prod/Deployment/summarizer 3 → 6", "previewed_at": datetime.now(UTC).isoformat(),
+        "diff": [{"path": "spec.replicas", "before": 3, "after": 6}], "snapshot": {"generation": 7, "replicas": 3}}})
+    now = datetime.now(UTC)
+    incident = harness.store.open_incident(title="t", labels={}, instant=now, source="slack", requester="", now=now)
+    harness.store.claim_job("test", now)
+    harness.store.finish_job(1, now)
+    await harness.stage_decision(incident, previewed, decision())
+    harness.store.enqueue(incident.id, "investigate", {}, now)
+    await harness.run_worker()
+    await harness.slack.notifier.sync(incident.id)
+    token = button_token(incident.id, read_timeline(harness.audit.records(incident.id)).proposal_seq)
+    assert "spec.replicas: 3\n+ spec.replicas: 6" in text_of(harness.message(incident.id))  # the preview's diff
+    await harness.click(token, ALICE)
+    assert "Approved (1 of 1)" in await ephemeral_to(harness, ALICE)
+    await harness.run_worker()  # the approve node re-reads the target: there is no cluster to read it from
+    said = await harness.wait_for(lambda: [c.params["text"] for c in harness.slack_api.calls("chat.postEphemeral")
+                                           if "did not go through" in c.params["text"]], "the late refusal")
+    assert "preview" in said
+    assert actions_run(harness, incident.id) == []
+    await harness.slack.notifier.sync(incident.id)
+    message = harness.message(incident.id)
+    assert buttons(message) == [] and "*Refused:*" in text_of(message)
