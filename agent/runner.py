@@ -8,10 +8,11 @@ same SQLite file as the store, so a killed worker resumes where it stopped and n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,14 @@ from agent.settings import Settings
 from agent.store import Job, Store
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def checkpointer(settings: Settings) -> AsyncIterator[AsyncSqliteSaver]:
+    """The graph's SQLite checkpointer, with opsmedic's serializer (it allows only our model types)."""
+    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+        saver.serde = SERDE
+        yield saver
 
 
 def thread_config(incident_id: str) -> dict[str, Any]:
@@ -70,8 +79,7 @@ class Worker:
 
     async def run(self) -> None:
         self._reclaim()
-        async with AsyncSqliteSaver.from_conn_string(str(self.settings.sqlite_path)) as saver:
-            saver.serde = SERDE
+        async with checkpointer(self.settings) as saver:
             graph = build_graph(saver)
             while not self._stop.is_set():
                 job = await asyncio.to_thread(self.store.claim_job, self.name, self.clock())
@@ -87,8 +95,7 @@ class Worker:
     async def run_until_idle(self) -> None:
         """Run jobs until the queue is empty (for the CLI and tests)."""
         self._reclaim()
-        async with AsyncSqliteSaver.from_conn_string(str(self.settings.sqlite_path)) as saver:
-            saver.serde = SERDE
+        async with checkpointer(self.settings) as saver:
             graph = build_graph(saver)
             while (job := self.store.claim_job(self.name, self.clock())) is not None:
                 await self.run_job(graph, job)

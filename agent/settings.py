@@ -110,6 +110,13 @@ class Settings(BaseModel):
             )
         return self.data_dir / "opsmedic.db"
 
+    @property
+    def checkpoint_path(self) -> Path:
+        """The graph's checkpoints: a file of their own beside the store, so that the checkpointer's
+        connection and the store's never wait on each other's write lock."""
+        path = self.sqlite_path
+        return path.with_name(f"{path.stem}-graph{path.suffix or '.db'}")
+
     def secrets(self) -> list[str]:
         """The secret values configured, so that the audit log can redact them verbatim."""
         values = [self.webhook_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]

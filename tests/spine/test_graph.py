@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.audit import AuditLog
 from agent.cli import main
 from agent.context import Clients
 from agent.errors import InvalidRequest
-from agent.graph import SERDE, build_graph
+from agent.graph import build_graph
 from agent.models import Proposal
-from agent.runner import Worker, submit_approval, thread_config
-from agent.settings import Settings
+from agent.runner import Worker, checkpointer, submit_approval, thread_config
+from agent.settings import Settings, load_settings
 from agent.store.sqlite import SqliteStore
 from agent.webhook import AlertmanagerPayload
+from tests.actions.conftest import deployment
+from tests.actions.kube_reactions import api_client, running_cluster
 from tests.spine.conftest import sample_payload
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -26,7 +28,8 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 def open_incident(store: SqliteStore) -> str:
     payload = AlertmanagerPayload.model_validate(sample_payload())
-    return store.record_notification(payload, NOW, NOW).incident.id
+    now = datetime.now(UTC)
+    return store.record_notification(payload, now, now).incident.id
 
 
 def finished_nodes(audit: AuditLog, incident_id: str) -> list[str]:
@@ -34,8 +37,24 @@ def finished_nodes(audit: AuditLog, incident_id: str) -> list[str]:
 
 
 @pytest.fixture
-def worker(settings: Settings, store: SqliteStore, audit: AuditLog) -> Worker:
-    return Worker(settings, store, audit, Clients(), clock=lambda: NOW)
+def settings(tmp_path: Path) -> Settings:
+    """No Prometheus answers here, so verification cannot see recovery: give up on it quickly."""
+    return load_settings(env={}, data_dir=tmp_path / "data", verify_timeout_s=1, verify_poll_s=0.2)
+
+
+@pytest.fixture
+def cluster() -> Iterator[str]:
+    """The kmock Kubernetes emulator holding the `summarizer` Deployment the approval tests scale."""
+    with running_cluster() as (emulator, url):
+        emulator.hold({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {}}})
+        emulator.hold(deployment("summarizer", "registry.local/summarizer:4.2.0", replicas=3))
+        yield url
+
+
+@pytest.fixture
+def worker(settings: Settings, store: SqliteStore, audit: AuditLog, cluster: str) -> Worker:
+    """A worker with a cluster to preview and execute against, on the wall clock (approvals expire)."""
+    return Worker(settings, store, audit, Clients(kubernetes=api_client(cluster)))
 
 
 async def test_an_incident_runs_every_node_once_and_escalates(worker: Worker, store, audit) -> None:
@@ -58,15 +77,16 @@ async def test_tools_see_the_incident_instant_not_the_wall_clock(worker: Worker,
     instant = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
     incident_id = store.record_notification(payload, instant, NOW).incident.id
     await worker.run_until_idle()
-    [call] = [r for r in audit.records(incident_id) if r.kind == "tool_call"]
-    assert call.data["query"].endswith("@ 2026-11-20T03:00:00+00:00")
+    metric_queries = [r.data["query"] for r in audit.records(incident_id)
+                      if r.kind == "tool_call" and r.data["tool"] in ("prometheus", "llm_signals", "infra_signals")]
+    assert len(metric_queries) == 3
+    assert all("@ 2026-11-20T03:00:00+00:00" in q for q in metric_queries)
 
 
 async def pause_with_change_proposed(worker: Worker, store: SqliteStore) -> str:
     """Run an incident up to `propose`, replace the proposal with a change, and let the worker go on."""
     incident_id = open_incident(store)
-    async with AsyncSqliteSaver.from_conn_string(str(worker.settings.sqlite_path)) as saver:
-        saver.serde = SERDE
+    async with checkpointer(worker.settings) as saver:
         graph = build_graph(saver)
         config = thread_config(incident_id)
         await graph.ainvoke({"incident_id": incident_id}, config, context=worker.context(incident_id),
@@ -99,6 +119,8 @@ async def test_a_change_waits_for_approval_and_resumes_from_the_cli(
     assert [(r.actor, r.data["approved"]) for r in approvals] == [("cli:alice", True)]
     assert "execute" in finished_nodes(audit, incident_id)
     assert finished_nodes(audit, incident_id).count("intake") == 1
+    executed = [r for r in audit.records(incident_id) if r.kind == "action" and r.data["event"] == "executed"]
+    assert [(r.actor, r.data["target"]) for r in executed] == [("cli:alice", "prod/Deployment/summarizer")]
 
 
 async def test_a_rejection_ends_the_incident_without_executing(worker: Worker, store, audit, config_file) -> None:
