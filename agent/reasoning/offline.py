@@ -38,7 +38,7 @@ class Reasoning:
 
 
 SIGNAL_TOOLS = ("llm_signals", "infra_signals", "gateway", "kubernetes.pods", "kubernetes.workload")
-QUIET_WEIGHT = 1.5
+QUIET_WEIGHT = 2.0
 SIGNIFICANT = 1.0
 NOT_ABNORMAL = {"recent_change"}
 """Findings that are not abnormal in themselves: a change is only a suspect until a symptom shows."""

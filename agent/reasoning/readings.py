@@ -18,6 +18,8 @@ from agent.reasoning.findings import Situation, as_float
 NAME_KEYS = ("signal", "name", "metric_name", "__name__")
 VALUE_KEYS = ("value", "current", "after", "now")
 BASELINE_KEYS = ("baseline", "before", "previous")
+OWN_TOOLS = ("runbook_signal",)
+"""Evidence whose numbers only their own rule reads (runbook checks are named by the runbook, not the catalog)."""
 
 
 @dataclass(frozen=True)
@@ -79,5 +81,7 @@ def readings(situation: Situation, *names: str) -> list[Reading]:
     wanted = set(names)
     out: list[Reading] = []
     for item in situation.ok():
+        if item.tool in OWN_TOOLS:
+            continue
         out.extend(r for r in readings_of(item) if r.name in wanted)
     return out

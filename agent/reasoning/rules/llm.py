@@ -26,6 +26,8 @@ from agent.reasoning.rules import rule
 
 EVAL_DROP = 0.1
 DRIFT_DROP = 0.05
+MIN_BLOCKS_RPS = 0.05
+"""Guardrail blocks below this rate (three a minute) are background noise."""
 
 
 def changed_domain(situation: Situation) -> str | None:
@@ -157,8 +159,8 @@ def guardrail_blocks(situation: Situation) -> Iterator[Finding]:
     """Guardrail blocks up: on the prompt or the model that just changed (1.5), else on both (1.0 each)."""
     changed = changed_domain(situation)
     for r in readings(situation, "llm_guardrail_blocks_total", "guardrail_blocks"):
-        if r.value > 0 and (r.baseline is None or r.rise >= 3):
-            note = f"guardrail {r.labels.get('guardrail', '?')} blocks up"
+        if r.value >= MIN_BLOCKS_RPS and (r.baseline is None or r.rise >= 3):
+            note = f"guardrail {r.labels.get('guardrail', '?')} blocks up to {r.value:.2g}/s"
             for domain in ((changed,) if changed else ("prompt", "model")):
                 yield Finding("guardrail_blocks", domain, "guardrail_blocks", 1.5 if changed else 1.0,  # type: ignore[arg-type]
                               _service_entity(r, situation), (r.evidence,), note)

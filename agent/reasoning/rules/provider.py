@@ -10,6 +10,7 @@
 | gateway_failures | LiteLLM failures (≥ 0.01/s, doubled): 429 → rate limit, 5xx/408 → provider errors | 2.0 |
 | gateway_state | LiteLLM deployment state 1 (partial outage) / 2 (outage) | 1.5 / 2.0 |
 | quota_exhausted | LiteLLM remaining requests at 0 | 2.0 |
+| provider_latency | p95 call latency doubled (same provider and model), no model change | 2.0 |
 """
 
 from __future__ import annotations
@@ -137,3 +138,18 @@ def quota_exhausted(situation: Situation) -> Iterator[Finding]:
         if provider and r.value <= 0:
             yield Finding("quota_exhausted", "provider", "quota", 2.0, {"provider": provider}, (r.evidence,),
                           f"no requests left in the {provider} quota")
+
+
+@rule("provider_latency")
+def provider_latency(situation: Situation) -> Iterator[Finding]:
+    """Model-call latency (p95 per provider and model) at least doubled against the baseline on the same
+    series, with no model change to explain it (a new model's own latency is a model matter)."""
+    from agent.reasoning.rules.llm import changed_domain
+
+    if changed_domain(situation) == "model":
+        return
+    for r in readings(situation, "latency_p95"):
+        provider = r.labels.get("provider", "")
+        if provider and not is_self_hosted(provider) and r.baseline and r.value >= 2 * r.baseline and r.value > 1:
+            yield Finding("provider_latency", "provider", "provider_latency", 2.0, {"provider": provider},
+                          (r.evidence,), f"p95 latency of {provider} calls {r.baseline:.1f}s → {r.value:.1f}s")

@@ -2,7 +2,7 @@
 
 | rule | signal | weight |
 |---|---|---|
-| runbook_signals | a `supports_when` condition met now by a series that did not meet it at the baseline | +1.0 |
+| runbook_signals | a `supports_when` condition met now, and by no series at the baseline | +1.0 |
 | runbook_signals | a `weakens_when` condition met (and no support) | -0.5 |
 """
 
@@ -27,10 +27,9 @@ def runbook_signals(situation: Situation) -> Iterator[Finding]:
         if domain not in DOMAINS:
             continue
         supports = data.get("supports_when", "")
-        before = {_key(labels): v for labels, v in values(item, "baseline")}
+        chronic = any(holds(supports, v) for _, v in values(item, "baseline"))
         series = list(values(item))
-        support = [(labels, v) for labels, v in series
-                   if holds(supports, v) and not holds(supports, before.get(_key(labels), float("nan")))]
+        support = [] if chronic else [(labels, v) for labels, v in series if holds(supports, v)]
         if data.get("baseline") is None:  # the baseline could not be read: a met condition may be chronic
             support = []
         if support:
@@ -44,5 +43,3 @@ def runbook_signals(situation: Situation) -> Iterator[Finding]:
                           f"runbook {book}: {signal} weakens it ({data.get('weakens_when')})")
 
 
-def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(labels.items()))
