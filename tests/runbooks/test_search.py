@@ -38,8 +38,6 @@ TYPICAL: list[tuple[str, str, dict[str, str], str]] = [
     ("LLMCostSpike", "Cost per request of chat doubled after switch to gpt-5", {}, "model-cost-jump-after-switch"),
     ("LLMFeedbackNegative", "Thumbs-down share of assistant above 30%", {}, "model-feedback-after-update"),
     ("LLMTokenUsageHigh", "Input tokens per request doubled for summarizer", {}, "prompt-token-bloat"),
-    ("LLMGuardrailBlocksHigh", "Prompt injection guardrail blocking 12% of inputs for helpdesk",
-     {"guardrail": "prompt_injection"}, "prompt-injection-guardrail"),
     ("LLMSpendRunaway", "Spend of research-agent 10x usual, 40 model calls per request", {}, "prompt-agent-loop-spend"),
     ("LLMEvalScoreDrop", "Relevance of faq-bot dropped after prompt v8 went live", {}, "prompt-eval-regression"),
     ("LLMRefusalRateHigh", "Refusals above 8% for assistant after the system prompt change", {},
@@ -54,6 +52,12 @@ AMBIGUOUS: list[tuple[str, str, dict[str, str], str]] = [
      "model-refusals-rising"),
     ("LLMHighLatency", "chat got slower after switching to a reasoning model", {}, "model-latency-after-switch"),
     ("LLMHighErrorRate", "Error rate of model calls above 20% for chat", {}, "provider-outage"),
+    ("LLMGuardrailBlocksHigh", "Injection guardrail blocks rose after prompt v9 of helpdesk went live",
+     {"guardrail": "prompt_injection"}, "prompt-injection-guardrail"),
+    ("LLMGuardrailBlocksHigh", "prompt_injection guardrail blocking 12 inputs/min: ignore all previous instructions",
+     {"guardrail": "prompt_injection"}, "prompt-injection-wave"),
+    ("LLMOutputValidationFailures", "invalid JSON from summarizer since the model upgrade", {},
+     "model-output-format-regression"),
 ]
 
 # What the offline reasoner asks (agent.reasoning.runbooks.query_for): domain, finding kinds and notes.
@@ -108,7 +112,7 @@ def test_the_score_is_similarity_plus_the_documented_bonuses(index: RunbookIndex
 
 def test_the_alert_match_lifts_a_runbook_above_text_alone(index: RunbookIndex) -> None:
     query = "error rate up for chat"
-    plain = [h.id for h in index.search(query, k=27)]
+    plain = [h.id for h in index.search(query, k=100)]
     matched = index.search(query, alert="LLMModelNotFound", k=3)
     assert matched[0].id == "provider-model-deprecated"
     assert plain.index("provider-model-deprecated") > 0
@@ -120,7 +124,7 @@ def test_alert_names_match_as_globs_and_labels_as_full_regular_expressions(index
                            labels={"guardrail": "prompt_injection_v2"}, k=1)[0]
     assert blocked.id == "prompt-injection-guardrail" and blocked.label_match
     other = [h for h in index.search("guardrail blocks", alert="LLMGuardrailBlocksHigh",
-                                     labels={"guardrail": "toxicity"}, k=27) if h.id == "prompt-injection-guardrail"]
+                                     labels={"guardrail": "toxicity"}, k=100) if h.id == "prompt-injection-guardrail"]
     assert other and not other[0].label_match
 
 

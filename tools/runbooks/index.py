@@ -187,7 +187,16 @@ class RunbookIndex:
 
     def _ensure(self) -> None:
         if not self._ready:
-            self.ensure_indexed()
+            with self._lock:
+                if not self._ready:
+                    self.ensure_indexed()
+
+    def warm_up(self) -> IndexReport:
+        """Synchronise the collection and load the embedding model now, so that the first incident's search does
+        not pay for either (call it when the server starts)."""
+        report = self.ensure_indexed()
+        self.embedding_function(["warm up"])
+        return report
 
     def runbooks(self) -> list[Runbook]:
         self._ensure()
