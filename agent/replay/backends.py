@@ -37,12 +37,14 @@ staleness window), and must not see the neighbour's samples."""
 NEWEST_OFFSET = timedelta(minutes=10)
 MAX_SPREAD = MAX_AGE - timedelta(hours=12)
 BLOCK = "336h"
+STALENESS = timedelta(minutes=5)
+"""Prometheus still answers a series' last sample for 5 minutes: a scenario's samples stay visible that long."""
 
 
 def slots(scenarios: Sequence[Scenario], now: datetime, guard: timedelta = DEFAULT_GUARD) -> list[datetime]:
     """One instant per scenario, newest first, `span + guard` apart, all within CloudWatch's 14 days."""
     span = max((-s.earliest() for s in scenarios), default=timedelta())
-    width = span + guard
+    width = span + guard + STALENESS
     newest = now.replace(second=0, microsecond=0) - NEWEST_OFFSET
     if width * len(scenarios) > MAX_SPREAD:
         raise ConfigError(

@@ -198,6 +198,12 @@ class Harness:
         if answer.status_code != 200:
             raise ConfigError(f"/alertmanager answered {answer.status_code}: {answer.text[:300]}")
         outcome.incident_id = answer.json()["incident_id"]
+        if answer.json().get("status") == "resolved":
+            # A notification whose alerts are all resolved opens no investigation: the bot's answer is that
+            # nothing is wrong and nothing is to be done, and it gave it at once.
+            outcome.status, outcome.domain = "diagnosed", "none"  # no diagnosis ran: no latency to count
+            outcome.summary = "resolved notification: recorded, no investigation opened"
+            return
         self._wait(store, outcome, acked)
 
     def _wait(self, store: Store, outcome: Outcome, acked: datetime) -> None:
@@ -235,14 +241,17 @@ class Harness:
 
     @staticmethod
     def _retrieval(placed: Placed, clients: Clients) -> tuple[list[str], bool | None]:
-        """Search the runbooks as an on-call engineer would from what the alert and logs say, within the
-        expected domain; a hit when one of the top 3 runbooks proposes an accepted action first."""
+        """Search the runbooks as an on-call engineer would from what the alert, the logs and the Kubernetes
+        warning events say, within the expected domain; a hit when one of the top 3 runbooks proposes an
+        accepted action first."""
         expect = placed.scenario.expect
         if expect.domain == "none" or not expect.remediation.accept or clients.runbooks is None:
             return [], None
         alert = placed.alert["alerts"][0]
         words = [alert["labels"]["alertname"], alert.get("annotations", {}).get("summary", "")]
         words += [line["text"] for stream in placed.logs for line in stream["lines"][-1:]]
+        words += [f"{o.get('reason', '')}: {o.get('message', '')}" for o in placed.kubernetes
+                  if o.get("kind") == "Event" and o.get("type") == "Warning"]
         hits = clients.runbooks.search(" ".join(words), labels=alert["labels"], k=3, domain=expect.domain)
         first = [h.runbook.remediations[0].action for h in hits]
         return [h.id for h in hits], any(a in expect.remediation.accept for a in first)
