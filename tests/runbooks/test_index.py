@@ -111,3 +111,14 @@ def test_a_new_runbook_is_added_without_touching_the_others(tmp_path: Path, few_
     report = index.ensure_indexed()
     assert report.added == ["prompt-token-bloat-copy"] and report.updated == []
     assert len(embedder.texts) == len(PARTS)
+
+
+def test_a_runbook_with_missing_passages_is_embedded_again(tmp_path: Path, few_runbooks: Path, build: Any) -> None:
+    index, embedder = build(tmp_path / "chroma", few_runbooks)
+    index.ensure_indexed()
+    index.client.get_collection(index.collection_name).delete(ids=["provider-outage::diagnosis"])  # an interrupted run
+    embedder.texts.clear()
+    report = index.ensure_indexed()
+    assert report.updated == ["provider-outage"] and len(report.unchanged) == 3
+    assert len(embedder.texts) == len(PARTS)
+    assert {f"provider-outage::{part}" for part in PARTS} <= passage_ids(index)

@@ -2,8 +2,8 @@
 
 Each runbook becomes a few passages (its card — title, domain, symptoms, Meaning and signal names — then
 Diagnosis, then Impact with Mitigation), because the embedding model reads at most 256 tokens of each. Every
-passage carries the runbook's content hash in its metadata: `ensure_indexed()` re-embeds only runbooks whose
-file changed, adds new ones and deletes removed ones.
+passage carries the runbook's content hash and the passage layout's version in its metadata:
+`ensure_indexed()` re-embeds only runbooks whose file changed, adds new ones and deletes removed ones.
 
 Scoring (what `search` ranks by, highest first):
 
@@ -37,6 +37,8 @@ COLLECTION = "opsmedic_runbooks"
 ALERT_BONUS = 0.35
 LABEL_BONUS = 0.15
 PARTS = ("card", "diagnosis", "mitigation")
+PASSAGES_VERSION = "p2"
+"""Bump when `passages` changes what it embeds: every runbook is then re-embedded once."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,11 @@ def plain(markdown: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def index_key(book: Runbook) -> str:
+    """What a stored passage must carry to count as current: the passage layout's version and the file's hash."""
+    return f"{PASSAGES_VERSION}:{book.digest}"
+
+
 def passages(book: Runbook) -> dict[str, str]:
     """The texts embedded for one runbook, by part."""
     signals = ", ".join(s.name.replace("_", " ") for s in book.signals)
@@ -140,49 +147,40 @@ class RunbookIndex:
         return self._collection
 
     def ensure_indexed(self) -> IndexReport:
-        """Read the runbooks (ConfigError on a bad file) and bring the collection in step with them."""
+        """Read the runbooks (ConfigError on a bad file) and bring the collection in step with them: embed new
+        and changed runbooks, delete removed ones, leave the rest alone."""
         with self._lock:
             started = time.perf_counter()
             books = {b.id: b for b in load_runbooks(self.runbooks_dir)}
             collection = self._open()
             stored = collection.get(include=["metadatas"])
-            digests: dict[str, str] = {}
+            keys: dict[str, set[str]] = {}
             ids_of: dict[str, list[str]] = {}
             for pid, meta in zip(stored["ids"], stored["metadatas"] or [], strict=False):
                 rid = str((meta or {}).get("runbook", ""))
-                digests[rid] = str((meta or {}).get("digest", ""))
+                keys.setdefault(rid, set()).add(str((meta or {}).get("digest", "")))
                 ids_of.setdefault(rid, []).append(pid)
-            report = IndexReport()
-            stale = [rid for rid in ids_of if rid not in books]
-            changed = [rid for rid, b in books.items() if rid in digests and digests[rid] != b.digest]
-            for rid in stale:
-                report.removed.append(rid)
-            for rid, book in books.items():
-                if rid not in digests:
-                    report.added.append(rid)
-                elif digests[rid] != book.digest:
-                    report.updated.append(rid)
-                else:
-                    report.unchanged.append(rid)
-            doomed = [pid for rid in (*stale, *changed) for pid in ids_of[rid]]
+            added = [rid for rid in books if rid not in ids_of]
+            updated = [rid for rid, book in books.items() if rid in ids_of
+                       and (keys[rid] != {index_key(book)} or len(ids_of[rid]) != len(PARTS))]
+            removed = [rid for rid in ids_of if rid not in books]
+            unchanged = [rid for rid in books if rid not in added and rid not in updated]
+            doomed = [pid for rid in (*updated, *removed) for pid in ids_of[rid]]
             if doomed:
                 collection.delete(ids=doomed)
-            fresh = [books[rid] for rid in report.embedded]
-            if fresh:
-                ids, docs, metas = [], [], []
-                for book in fresh:
-                    for part, text in passages(book).items():
-                        ids.append(f"{book.id}::{part}")
-                        docs.append(text)
-                        metas.append({"runbook": book.id, "digest": book.digest, "domain": book.domain,
-                                      "part": part})
+            ids, docs, metas = [], [], []
+            for rid in (*added, *updated):
+                book = books[rid]
+                for part, text in passages(book).items():
+                    ids.append(f"{book.id}::{part}")
+                    docs.append(text)
+                    metas.append({"runbook": book.id, "digest": index_key(book), "domain": book.domain, "part": part})
+            if ids:
                 collection.add(ids=ids, documents=docs, metadatas=metas)
             self._books, self._ready = books, True
-            report = IndexReport(report.added, report.updated, report.removed, report.unchanged,
-                                 time.perf_counter() - started)
+            report = IndexReport(added, updated, removed, unchanged, time.perf_counter() - started)
             log.info("runbook index: %d added, %d updated, %d removed, %d unchanged in %.2f s",
-                     len(report.added), len(report.updated), len(report.removed), len(report.unchanged),
-                     report.seconds)
+                     len(added), len(updated), len(removed), len(unchanged), report.seconds)
             return report
 
     def _ensure(self) -> None:
