@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import httpx
@@ -58,10 +59,19 @@ def cloudwatch_logs_client(settings: Settings) -> Any:
 
 
 def build_clients(settings: Settings) -> Clients:
-    """Every client the evidence tools use, built from the settings (nothing connects until a tool calls)."""
-    return Clients(
+    """Every client the evidence tools use, built from the settings (nothing connects until a tool calls).
+
+    With a Kubernetes client, the official client's validators are built in a background thread, so that the
+    first incident does not pay 2-3 s for it (tools.kubernetes.warm_up).
+    """
+    clients = Clients(
         prometheus=prometheus_client(settings),
         kubernetes=kubernetes_client(settings),
         cloudwatch_logs=cloudwatch_logs_client(settings) if settings.cloudwatch_log_groups else None,
         http=httpx.Client(timeout=settings.tool_timeout_s, follow_redirects=True),
     )
+    if clients.kubernetes is not None:
+        from tools.kubernetes import warm_up
+
+        threading.Thread(target=warm_up, name="kubernetes-warm-up", daemon=True).start()
+    return clients

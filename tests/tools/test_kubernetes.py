@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import kmock
 import pytest
@@ -111,3 +114,19 @@ def test_no_cluster_is_an_error_not_a_crash() -> None:
 @pytest.mark.parametrize("labels", [{"deployment": "api"}, {"app": "api"}, {"container": "api"}])
 def test_other_labels_name_the_workload_too(kube_api, labels: dict[str, str]) -> None:
     assert kubernetes.workload(kube_api, "prod", labels, INSTANT).data["name"] == "api"
+
+
+def test_after_warm_up_the_first_call_of_a_fresh_process_is_fast(kube: KubeEmulator) -> None:
+    script = (
+        "import sys, time\n"
+        "from kubernetes import client as k8s\n"
+        "from tools.kubernetes import warm_up\n"
+        "warm_up()\n"
+        "c = k8s.Configuration(); c.host = sys.argv[1]\n"
+        "started = time.monotonic()\n"
+        "k8s.CoreV1Api(k8s.ApiClient(c)).list_namespaced_pod('prod')\n"
+        "print(time.monotonic() - started)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, kube.url], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2], check=True)
+    assert float(done.stdout.strip()) < 0.5  # a cold client takes 1-2 s for the same call
