@@ -59,6 +59,9 @@ KIND_PHRASES: dict[tuple[str, str], str] = {
     ("model", "eval_regression"): "a new model version lowers online eval scores",
     ("model", "eval_drift"): "quality drifts down without any change on our side",
     ("model", "refusals"): "a new model version refuses more requests or trips guardrails",
+    ("model", "feedback"): "negative user feedback rises after a model update",
+    ("model", "cost_jump"): "spend jumped after switching model or model version",
+    ("model", "latency_jump"): "latency jumped after switching model or model version",
     ("model", "guardrail_blocks"): "a new model version refuses more requests or trips guardrails",
 }
 """What each kind of finding means, in words a runbook's title and text share: the search query."""

@@ -6,7 +6,7 @@ vLLM names of DESIGN.md section 4).
 | oom_killed | last terminated reason OOMKilled | 2.5 |
 | crash_loop | waiting reason CrashLoopBackOff | 2.0 |
 | bad_rollout | waiting reason ImagePullBackOff / ErrImagePull / CreateContainerConfigError | 2.5 |
-| restarts | container restarts in the window | 1.0 |
+| restarts | container restarts in the window (a hint: one restart is not an incident) | 0.75 |
 | replicas_missing | available replicas below spec | 1.0 |
 | node_pressure | node condition Memory/Disk/PID pressure true, or Ready not true | 3.0 |
 | cpu_throttling | throttled CFS periods above 25 % (and doubled against the baseline) | 2.0 |
@@ -73,7 +73,7 @@ def restarts(situation: Situation) -> Iterator[Finding]:
     for r in readings(situation, "kube_pod_container_status_restarts_total", "restarts", "pod_restarts"):
         if r.value >= 1 and (r.baseline is None or r.value > r.baseline):
             ent = workload(r, situation)
-            yield Finding("restarts", "infra", "restarts", 1.0, ent, (r.evidence,),
+            yield Finding("restarts", "infra", "restarts", 0.75, ent, (r.evidence,),
                           f"{ent.get('pod') or ent.get('service', 'a pod')} restarted {r.value:g} times")
 
 

@@ -6,8 +6,8 @@
 | oom_killed | a container's last termination OOMKilled (within WINDOW of the instant, if dated) | 2.5 |
 | crash_loop | a container waiting in CrashLoopBackOff | 2.0 |
 | bad_rollout | a container waiting in ImagePullBackOff / ErrImagePull / CreateContainerConfigError | 2.5 |
-| restarts | a container that restarted, last terminated within WINDOW | 1.0 |
-| pod_stuck | a pod Running for over STUCK whose running container is not ready | 2.0 |
+| restarts | a container that restarted, last terminated within WINDOW | 0.75 |
+| pod_stuck | a pod Running for over STUCK whose running container is not ready, or failing probes 3+ times | 2.0 |
 | node_pressure | a node not Ready or under Memory/Disk/PID pressure | 3.0 |
 | replicas_missing | the workload has fewer available replicas than desired | 1.0 |
 """
@@ -74,7 +74,7 @@ def kube_pods(situation: Situation) -> Iterator[Finding]:
                 yield Finding("pod_stuck", "infra", "pod_stuck", 2.0, ent, (eid,),
                               f"{name} has been running but not ready for a while")
             if int(c.get("restarts") or 0) > 0 and last and _recent(situation, last.get("finished_at")):
-                yield Finding("restarts", "infra", "restarts", 1.0, ent, (eid,),
+                yield Finding("restarts", "infra", "restarts", 0.75, ent, (eid,),
                               f"{name} restarted {c.get('restarts')} times (last: {last.get('reason') or '?'})")
 
 
@@ -103,3 +103,18 @@ def kube_workload(situation: Situation) -> Iterator[Finding]:
             yield Finding("replicas_missing", "infra", "replicas_missing", 1.0, _workload(situation), (item.id,),
                           f"{data.get('kind', 'workload')} {data.get('name')} has {available} of {desired} "
                           "replicas available")
+
+
+@rule("pod_unhealthy")
+def pod_unhealthy(situation: Situation) -> Iterator[Finding]:
+    """One pod keeps failing its probes (Warning events `Unhealthy`, 3 or more) — stuck while its siblings serve."""
+    for item in situation.ok("kubernetes.events"):
+        for event in (item.data or {}).get("events") or []:
+            if not isinstance(event, Mapping) or event.get("type") != "Warning" or event.get("reason") != "Unhealthy":
+                continue
+            kind, _, pod = str(event.get("object", "")).partition("/")
+            if kind == "Pod" and pod and int(event.get("count") or 1) >= 3:
+                ent = {**_workload(situation), "pod": pod}
+                note = f"{pod} keeps failing its probes ({event.get('count')}x: {str(event.get('message', ''))[:80]})"
+                yield Finding("pod_stuck", "infra", "pod_stuck", 2.0, {k: v for k, v in ent.items() if v}, (item.id,),
+                              note)

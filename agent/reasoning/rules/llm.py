@@ -10,9 +10,13 @@ With no version to blame, eval decay and refusals point to the model (drift with
 | output_validation | validation failures above 2 % of a prompt version's calls, 3× the baseline | prompt | 1.5 |
 | token_bloat | input tokens per prompt version up 1.5× or more | prompt | 1.5 |
 | eval_regression | eval score down 0.1+ on a new version against the metric's best | by label | 2.0 |
-| eval_drift | eval score down 0.1+ on the same series (no version changed) | model | 2.0 |
+| eval_drift | eval score down 0.05+ on the same series (no version changed) | model | 2.5 |
 | refusals | refused share of calls above 5 % | model | 1.5 |
-| guardrail_blocks | guardrail blocks up 3× or more | prompt and model | 1.0 each |
+| guardrail_blocks | guardrail blocks up 3× or more, at least 0.05/s | model after a model change, else prompt | 1.5 |
+| alert_symptom | the alert's condition on an LLM quality metric holds, after a prompt or model change | changed | 1.5 |
+
+Symptoms that a prompt or a model could both cause (format failures, refusals, evals) go to whichever of the
+two changed shortly before the onset (`changed_domain`).
 """
 
 from __future__ import annotations
@@ -131,7 +135,7 @@ def eval_regression(situation: Situation) -> Iterator[Finding]:
         if not pinned:
             domain = changed_domain(situation) or "model"
             yield Finding("eval_drift", domain, "eval_drift" if domain == "model" else "eval_regression",  # type: ignore[arg-type]
-                          2.0, _service_entity(worst, situation, *(("model",) if domain == "model" else ())),
+                          2.5, _service_entity(worst, situation, *(("model",) if domain == "model" else ())),
                           (worst.evidence,), f"{what} on the same series")
 
 
@@ -156,11 +160,44 @@ def refusals(situation: Situation) -> Iterator[Finding]:
 
 @rule("guardrail_blocks")
 def guardrail_blocks(situation: Situation) -> Iterator[Finding]:
-    """Guardrail blocks up: on the prompt or the model that just changed (1.5), else on both (1.0 each)."""
-    changed = changed_domain(situation)
+    """Guardrail blocks up: on the model when the model just changed, else on the prompt (a prompt change or an
+    injection pattern in the inputs, which is the prompt's to defend)."""
+    domain = "model" if changed_domain(situation) == "model" else "prompt"
     for r in readings(situation, "llm_guardrail_blocks_total", "guardrail_blocks"):
         if r.value >= MIN_BLOCKS_RPS and (r.baseline is None or r.rise >= 3):
-            note = f"guardrail {r.labels.get('guardrail', '?')} blocks up to {r.value:.2g}/s"
-            for domain in ((changed,) if changed else ("prompt", "model")):
-                yield Finding("guardrail_blocks", domain, "guardrail_blocks", 1.5 if changed else 1.0,  # type: ignore[arg-type]
-                              _service_entity(r, situation), (r.evidence,), note)
+            yield Finding("guardrail_blocks", domain, "guardrail_blocks", 1.5,  # type: ignore[arg-type]
+                          _service_entity(r, situation), (r.evidence,),
+                          f"guardrail {r.labels.get('guardrail', '?')} blocks up to {r.value:.2g}/s")
+
+
+ALERT_METRICS: dict[str, tuple[str, str]] = {
+    "llm_eval_score": ("eval_regression", "eval_regression"),
+    "llm_feedback_total": ("eval_regression", "feedback"),
+    "llm_tokens_total": ("token_bloat", "cost_jump"),
+    "llm_cost_usd_total": ("token_bloat", "cost_jump"),
+    "llm_request_duration_seconds": ("token_bloat", "latency_jump"),
+    "llm_output_validation_failures_total": ("prompt_format", "model_format"),
+}
+"""The quality metrics an alert may be written on, and the kind of symptom they are for a prompt / a model."""
+
+
+@rule("alert_symptom")
+def alert_symptom(situation: Situation) -> Iterator[Finding]:
+    """The alert's own condition holds at the instant, it is written on an LLM quality metric, and exactly the
+    prompt or the model of the service changed shortly before: the symptom is that change's (1.5)."""
+    from tools.investigation import alert_expression
+
+    domain = changed_domain(situation)
+    if domain is None:
+        return
+    exprs = {alert_expression(a.generator_url) for a in situation.incident.firing} - {""}
+    for item in situation.evidence:
+        if item.tool != "prometheus" or item.status != "ok" or not any(item.query.startswith(e) for e in exprs):
+            continue
+        for metric, kinds in ALERT_METRICS.items():
+            if metric in item.query:
+                kind = kinds[0] if domain == "prompt" else kinds[1]
+                yield Finding("alert_symptom", domain, kind, 1.5,  # type: ignore[arg-type]
+                              {"service": situation.service, "namespace": situation.namespace}, (item.id,),
+                              f"the alert's condition on {metric} holds after the {domain} change")
+                return

@@ -3,7 +3,7 @@
 | rule | signal | weight |
 |---|---|---|
 | status_page | a Statuspage indicator above `none` or an open incident | 1.0 (3.0 major/critical) |
-| status_page (against) | the provider's page says all systems operational | -1.0 |
+| status_page (against) | the provider's page says all systems operational (pages lag) | -0.5 |
 | provider_errors | error/timeout share of a provider's calls above 5 %, doubled, ≥ 0.05 failing calls/s | 2.0 |
 | rate_limited | rate_limited share of a provider's calls above 5 %, doubled, ≥ 0.05 calls/s | 2.0 |
 | provider_healthy (against) | under 2 % of the provider's calls fail | -1.0 |
@@ -75,7 +75,7 @@ def status_page(situation: Situation) -> Iterator[Finding]:
             yield Finding("status_page", "provider", "provider_outage", weight, {"provider": provider}, (eid,),
                           f"{provider} status page: {indicator} — {title}".rstrip(" —"))
         else:
-            yield Finding("status_page", "provider", "provider_outage", -1.0, {"provider": provider}, (eid,),
+            yield Finding("status_page", "provider", "provider_outage", -0.5, {"provider": provider}, (eid,),
                           f"{provider} status page says all systems operational")
 
 
@@ -93,9 +93,25 @@ def provider_shares(situation: Situation) -> Iterator[Finding]:
             if r.value > 0.05 and (r.baseline is None or r.value > 2 * r.baseline) and failing >= MIN_FAILING_RPS:
                 yield Finding(rule_name, "provider", kind, 2.0, {"provider": provider}, (r.evidence,),
                               f"{r.value:.0%} of calls to {provider} {what}")
-            elif name == "provider_error_rate" and r.value < 0.02 and calls.get(provider, 0) > 0:
-                yield Finding("provider_healthy", "provider", "provider_errors", -1.0, {"provider": provider},
-                              (r.evidence,), f"calls to {provider} succeed ({r.value:.1%} fail)")
+
+
+@rule("provider_healthy")
+def provider_healthy(situation: Situation) -> Iterator[Finding]:
+    """The service's calls to a provider succeed: under 2 % end error or timeout (from `llm_requests_total`)."""
+    total: dict[str, float] = defaultdict(float)
+    failed: dict[str, float] = defaultdict(float)
+    ids: dict[str, str] = {}
+    for r in readings(situation, "llm_requests_total"):
+        provider = r.labels.get("provider", "")
+        if provider:
+            total[provider] += r.value
+            ids[provider] = r.evidence
+            if r.labels.get("status") in ERROR_STATUSES | {"rate_limited"}:
+                failed[provider] += r.value
+    for provider, calls in total.items():
+        if calls > 0 and failed[provider] / calls < 0.02:
+            yield Finding("provider_healthy", "provider", "provider_errors", -1.0, {"provider": provider},
+                          (ids[provider],), f"calls to {provider} succeed ({failed[provider] / calls:.1%} fail)")
 
 
 def calls_per_provider(situation: Situation) -> dict[str, float]:

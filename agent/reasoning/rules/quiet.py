@@ -3,7 +3,7 @@
 | rule | signal | weight |
 |---|---|---|
 | alert_resolved | every alert of the incident has resolved | none +2.0 |
-| alert_condition_clear | the alert's own expression returns nothing at the instant | none +1.5 |
+| alert_condition_clear | the alert's own expression returns nothing at the instant | none +1.0 |
 | rollout_healthy | a recent deploy whose Deployment has all replicas available | none +1.0, infra -1.0 |
 """
 
@@ -32,7 +32,7 @@ def alert_condition_clear(situation: Situation) -> Iterator[Finding]:
     exprs = {alert_expression(a.generator_url) for a in situation.incident.alerts} - {""}
     for item in situation.evidence:
         if item.status == "no_data" and any(item.query.startswith(expr) for expr in exprs):
-            yield Finding("alert_condition_clear", "none", "condition_clear", 1.5, evidence=(item.id,),
+            yield Finding("alert_condition_clear", "none", "condition_clear", 1.0, evidence=(item.id,),
                           note="the alert's own condition no longer holds at the instant")
             return
 

@@ -4,7 +4,7 @@
 |---|---|---|---|
 | 429, rate limit, too many requests | provider | rate_limit | 1.5 |
 | insufficient_quota, quota exceeded, budget exceeded | provider | quota | 2.0 |
-| model ... deprecated / decommissioned / not found / does not exist | provider | deprecated_model | 2.0 |
+| model ... deprecated / decommissioned / not found / does not exist | provider | deprecated_model | 2.5 |
 | 502/503/504, overloaded, service unavailable (from the provider's API) | provider | provider_errors | 1.0 |
 | CUDA out of memory, Xid | infra | gpu_memory / gpu_xid | 1.5 |
 | OOMKilled, out of memory, MemoryError | infra | oom | 1.0 |
@@ -28,7 +28,7 @@ PATTERNS: list[tuple[re.Pattern[str], Domain, str, float]] = [
     (re.compile(r"insufficient_quota|quota (?:exceeded|exhausted)|budget (?:exceeded|exhausted)", re.I),
      "provider", "quota", 2.0),
     (re.compile(r"model\S* .{0,60}(?:deprecated|decommissioned|not found|does not exist|retired)", re.I),
-     "provider", "deprecated_model", 2.0),
+     "provider", "deprecated_model", 2.5),
     (re.compile(r"\b429\b|rate.?limit|too many requests", re.I), "provider", "rate_limit", 1.5),
     (re.compile(r"\b50[234]\b|overloaded|service unavailable|bad gateway", re.I), "provider", "provider_errors", 1.0),
     (re.compile(r"CUDA out of memory", re.I), "infra", "gpu_memory", 1.5),
@@ -38,6 +38,7 @@ PATTERNS: list[tuple[re.Pattern[str], Domain, str, float]] = [
      "prompt", "prompt_format", 0.5),
 ]
 LOG_TOOLS = ("log", "signature", "cloudwatch")
+MODEL_NAME = re.compile(r"model\W{1,3}([A-Za-z0-9][\w.:-]*[A-Za-z0-9])")
 
 
 def texts(data: Any) -> Iterator[str]:
@@ -67,6 +68,9 @@ def error_signatures(situation: Situation) -> Iterator[Finding]:
                     if len(providers) != 1:
                         continue  # a provider error with no provider to pin it on
                     entity = {"provider": providers[0]}
+                    named = MODEL_NAME.search(text) if kind == "deprecated_model" else None
+                    if named:
+                        entity["model"] = named.group(1)
                 else:
                     entity = {"service": situation.service, "namespace": situation.namespace}
                 seen.add(kind)
