@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import time
+from pathlib import Path
 
+import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from tests.slack.conftest import ALICE, CAROL, MALLORY, Harness
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_DIR = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
 
 
 async def test_help_lists_every_command(harness: Harness) -> None:
@@ -99,3 +106,21 @@ async def test_a_mention_is_answered_by_the_llm_when_configured(harness: Harness
         messages=iter([AIMessage("Check p95 of llm_request_duration_seconds for provider=openai.")]))
     reply = await _mention_reply(harness, "why is the summarizer slow?")
     assert "llm_request_duration_seconds" in str(reply["text"])
+
+
+async def test_runbook_searches_the_runbook_index(harness: Harness, tmp_path: Path) -> None:
+    if not (MODEL_DIR / "onnx" / "model.onnx").is_file():
+        pytest.skip(f"the offline embedding model is missing under {MODEL_DIR}")
+    from tools.runbooks import RunbookIndex, embedding_function
+    from tools.runbooks.chroma import persistent_client
+
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for name in ("prompt-output-format-broken", "infra-oom-killed", "provider-outage"):  # a few: embedding is slow
+        shutil.copy(ROOT / "runbooks" / f"{name}.md", folder)
+    index = RunbookIndex(persistent_client(tmp_path / "chroma"), embedding_function(MODEL_DIR), folder)
+    await asyncio.to_thread(index.ensure_indexed)
+    harness.slack.deps.runbooks = index
+    blocks = (await harness.command("runbook prompt change broke the JSON output")).params["blocks"]
+    assert "Runbooks for" in blocks[0]["text"]["text"]
+    assert "`prompt-output-format-broken`" in blocks[1]["text"]["text"], "the best match comes first"
