@@ -29,10 +29,16 @@ pytestmark = pytest.mark.prometheus
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared by the module's runs, so the runbook index is embedded once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[dict[str, Any], Path]:
     picked = [item for item in load_scenarios(SCENARIOS) if item[1].id in PICKED]
     workdir = tmp_path_factory.mktemp("eval")
-    options = EvalOptions(runbooks_dir=ROOT / "runbooks", embedding_model_dir=MODEL_DIR)
+    options = EvalOptions(runbooks_dir=ROOT / "runbooks", embedding_model_dir=MODEL_DIR, index_dir=data_dir)
     return run_suite(picked, workdir, options), workdir
 
 
@@ -110,8 +116,9 @@ def test_the_webhook_body_is_filled_like_alertmanagers() -> None:
     assert body["commonLabels"]["alertname"] == "LLMErrorRateHigh"
 
 
-def test_the_cli_prints_one_json_object_and_exits_zero(tmp_path: Path) -> None:
-    env = {**os.environ, "OPSMEDIC_DATA_DIR": str(tmp_path / "data"),
+def test_the_cli_prints_one_json_object_and_exits_zero(tmp_path: Path, data_dir: Path,
+                                                       run: tuple[dict[str, Any], Path]) -> None:
+    env = {**os.environ, "OPSMEDIC_DATA_DIR": str(data_dir),
            "OPSMEDIC_EMBEDDING_MODEL_DIR": str(MODEL_DIR), "OPSMEDIC_RUNBOOKS_DIR": str(ROOT / "runbooks")}
     done = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "--scenarios", str(SCENARIOS), "--only",
                            "resolved-blip-chat-assistant", "--json"], capture_output=True, text=True, env=env,
