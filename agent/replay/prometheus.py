@@ -98,8 +98,12 @@ def write_openmetrics(samples: Iterable[Sample], out: IO[str], *, now: float | N
 class PrometheusServer:
     """The `prometheus` binary serving `samples` from blocks under `workdir` (created if needed)."""
 
-    def __init__(self, samples: Iterable[Sample], workdir: Path | str, *, now: float | None = None) -> None:
-        self._samples = samples
+    def __init__(self, samples: Iterable[Sample], workdir: Path | str, *, now: float | None = None,
+                 max_block_duration: str | None = None) -> None:
+        """`max_block_duration` is promtool's flag (e.g. "336h"); by default one block spans all the samples,
+        which loads days of samples in a second where promtool's default 2-hour blocks take tens of seconds."""
+        self._samples = list(samples)
+        self._max_block = max_block_duration
         self._workdir = Path(workdir)
         self._now = now
         self._process: subprocess.Popen[bytes] | None = None
@@ -130,7 +134,8 @@ class PrometheusServer:
         with source.open("w") as out:
             self.samples_loaded = write_openmetrics(self._samples, out, now=self._now)
         if self.samples_loaded:
-            done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+            done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
+                                   f"--max-block-duration={self._max_block or self._span()}", str(source), str(data)],
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise ConfigError(f"promtool could not load the samples: {(done.stderr or done.stdout)[-800:]}")
@@ -151,6 +156,12 @@ class PrometheusServer:
             raise
         log.info("Prometheus on %s with %d samples", self._url, self.samples_loaded)
         return self
+
+    def _span(self) -> str:
+        """The samples' time span in whole hours, rounded up to an even number (at least 2h)."""
+        stamps = [ts for _, _, points in self._samples for ts, v in points if v is not None]
+        hours = math.ceil((max(stamps) - min(stamps)) / 3600) + 1 if stamps else 2
+        return f"{max(2, hours + hours % 2)}h"
 
     def _wait_ready(self) -> None:
         assert self._process is not None

@@ -127,3 +127,17 @@ def test_many_series_load_quickly(tmp_path) -> None:
                                          INSTANT)
     assert float(found.data[0]["value"][1]) == 3000
     assert loaded < 20
+
+
+def test_ten_days_of_samples_load_in_few_blocks_and_stay_queryable(tmp_path) -> None:
+    end = scenario.INSTANT.timestamp()
+    days = [(end - 10 * 86400 + 300 * k, float(k)) for k in range(10 * 288)]
+    samples = [("load_test", {"i": str(i)}, days) for i in range(30)]
+    started = time.monotonic()
+    with PrometheusServer(samples, tmp_path) as server:
+        loaded = time.monotonic() - started
+        nine_days_ago = scenario.INSTANT - timedelta(days=9)
+        found = prometheus.instant_query(connect(server.url), 'load_test{i="7"}', nine_days_ago)
+    assert float(found.data[0]["value"][1]) == 288  # the sample at 10 d - 1 d
+    assert len([p for p in (tmp_path / "data").iterdir() if p.name.startswith("01")]) <= 2  # aligned blocks
+    assert loaded < 10  # promtool's 2-hour default blocks take over 20 s for this
