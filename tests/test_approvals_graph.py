@@ -312,3 +312,16 @@ async def test_nothing_changes_in_a_protected_namespace(
     [decision] = records(store, incident_id, "decision")
     assert (decision["effect"], decision["rule"]) == ("deny", "protected-namespaces-untouched")
     assert emulator.writes() == 0
+
+
+async def test_pausing_after_the_approval_request_stops_the_approved_change(
+    worker: Worker, store: SqliteStore, cluster: tuple[ClusterEmulator, str], config_file: str
+) -> None:
+    emulator, _ = cluster
+    incident_id = await open_and_propose(worker, store, SCALE)
+    assert main(["--config", config_file, "pause", "--as", "ops"]) == 0
+    await answer(worker, store, incident_id, "U-ALICE")
+    skipped = [r for r in records(store, incident_id, "action") if r.get("event") == "skipped"]
+    assert len(skipped) == 1 and "paused" in skipped[0]["detail"]
+    assert emulator.writes() == 0
+    assert store.intents(incident_id) == []

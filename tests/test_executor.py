@@ -158,3 +158,12 @@ def test_invalid_proposal_fails_without_touching_the_cluster(
     result = executor.execute("inc-1", bad, "U1")
     assert result.status == "failed" and "replicas" in result.detail
     assert emulator.writes() == 0
+
+
+def test_executed_actions_count_towards_the_hourly_limit(cluster: tuple[ClusterEmulator, str], tmp_path: Path) -> None:
+    _, url = cluster
+    executor, store = make_executor(tmp_path, url)
+    before = datetime.now(UTC)
+    result = executor.execute("inc-1", SCALE, "U1")
+    assert store.count_intents(result.target, before.replace(microsecond=0)) == 1
+    assert store.count_intents("prod/Deployment/other", before.replace(microsecond=0)) == 0
