@@ -3,7 +3,7 @@
     slack = build_slack(settings, store, audit)          # None (and one log line) when Slack is off
     routes = slack_routes(slack)                         # HTTP mode: POST /slack/events on the webhook server
     handler = socket_mode_handler(slack)                 # Socket Mode: `await handler.start_async()`
-    clients.notifier = slack.notifier                    # incident threads
+    slack.wire(clients)                                  # Clients.notifier (+ approver groups, bot id)
     async with running(slack): ...                       # the notifier's watch loop (+ Socket Mode)
 
 Slack is on when a bot token is set together with a signing secret (HTTP mode) or an app token (Socket Mode).
@@ -66,6 +66,13 @@ class Slack:
     @property
     def notifier(self) -> Notifier:
         return self.deps.notifier
+
+    def wire(self, clients: Any) -> None:
+        """Hook Slack into the graph's clients: the notifier, and the user groups and bot id the desk resolved
+        (the approve node counts a group member, and never the bot, with the same facts as the buttons)."""
+        clients.notifier = self.deps.notifier
+        clients.extra["approver_groups"] = self.deps.desk.group_members
+        clients.extra["bot_ids"] = self.deps.desk.bot_ids
 
 
 def slack_enabled(settings: Settings) -> bool:

@@ -58,6 +58,8 @@ class ApprovalDesk:
         self.read_target = read_target
         self._locks: dict[str, asyncio.Lock] = {}
         self._bot: str | None = None
+        self.bot_ids: list[str] = []
+        """The bot's own Slack user id once known (auth.test); shared with the graph as `clients.extra["bot_ids"]`."""
         self.group_members: dict[str, list[str]] = {}
         """User groups resolved so far (group id → member ids); the graph's approve node reads the same dict
         as `clients.extra["approver_groups"]`, so that it counts a group member the desk let through."""
@@ -148,6 +150,7 @@ class ApprovalDesk:
         if self._bot is None:
             try:
                 self._bot = str((await self.client.auth_test()).get("user_id", ""))
+                self.bot_ids.append(self._bot)
             except SlackApiError as exc:
                 log.warning("auth.test failed: %s", exc)
                 return ""

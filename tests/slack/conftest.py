@@ -132,8 +132,9 @@ class Harness:
     # -- opsmedic's side -------------------------------------------------------------------------------------
 
     async def run_worker(self) -> None:
-        extra = {"approver_groups": self.slack.deps.desk.group_members, "bot_ids": [self.slack_api.bot_user]}
-        worker = Worker(self.settings, self.store, self.audit, Clients(notifier=self.slack.notifier, extra=extra))
+        clients = Clients()
+        self.slack.wire(clients)
+        worker = Worker(self.settings, self.store, self.audit, clients)
         await worker.run_until_idle()
         await self.slack.notifier.drain()
 
