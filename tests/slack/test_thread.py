@@ -81,3 +81,15 @@ def test_without_slack_settings_the_bot_runs_and_says_once_that_slack_is_off(
     assert "Slack is off" in caplog.records[0].getMessage()
     assert slack_app.slack_routes(None) == []
     store.close()
+
+
+async def test_a_rate_limited_thread_loses_no_reply(harness: Harness) -> None:
+    harness.slack_api.rate_limit("chat.postMessage", retry_after=1, times=2)
+    incident_id = await _incident(harness)
+    thread = harness.slack.notifier.thread(incident_id)
+    assert thread is not None
+    assert [c.status for c in harness.slack_api.calls("chat.postMessage")][:2] == [429, 429]
+    replies = [c.params["text"] for c in harness.slack_api.calls("chat.postMessage")
+               if c.status == 200 and c.params.get("thread_ts") == thread.ts]
+    for kind in ("*Execution:*", "*Verification:*", "<!here>"):
+        assert any(kind in r for r in replies), f"{kind} reply lost"
