@@ -55,6 +55,8 @@ class Scope:
     namespace: str = ""
     pod_prefix: str = ""
     deployment: str = ""
+    providers: tuple[str, ...] = ()
+    """The LLM providers the service calls (scopes the gateway's signals; empty = every provider)."""
 
 
 def _escape(value: str) -> str:
@@ -85,12 +87,19 @@ class Catalog:
                   "svc_sel": self.selector(service=scope.service, namespace=scope.namespace),
                   "ns_sel": self.selector(namespace=scope.namespace),
                   "deploy_sel": self.selector(namespace=scope.namespace, deployment=scope.deployment or scope.service),
-                  "pod_sel": self.selector(namespace=scope.namespace, pod_prefix=scope.pod_prefix)}
+                  "pod_sel": self.selector(namespace=scope.namespace, pod_prefix=scope.pod_prefix),
+                  "gateway_sel": self._one_of("api_provider", scope.providers)}
         try:
             text = Template(signal.query).substitute(values)
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"signal {name!r}: unknown placeholder {exc} in {signal.query!r}") from exc
         return re.sub(r"\{,|,\}", lambda m: m.group(0).replace(",", ""), text)
+
+    def _one_of(self, label: str, values: Sequence[str]) -> str:
+        if not values:
+            return ""
+        alternatives = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", v) for v in sorted(values))
+        return f'{self.label(label)}=~"{_escape(alternatives)}"'
 
     def selector(self, *, service: str = "", namespace: str = "", deployment: str = "", pod_prefix: str = "") -> str:
         parts = []

@@ -103,7 +103,8 @@ def plan(incident: Incident, ctx: Context) -> list[Probe]:
                 llm_signals.llm_signals, clients.prometheus, catalog, service, namespace, at, onset,
                 timeout_s=timeout)))
         probes.append(Probe(provider_status.GATEWAY_TOOL, "gateway signals", functools.partial(
-            provider_status.gateway, clients.prometheus, catalog, at, onset, timeout_s=timeout)))
+            provider_status.gateway, clients.prometheus, catalog, at, onset, service=service, namespace=namespace,
+            timeout_s=timeout)))
         probes.append(Probe(changes.TOOL, f"changes of {namespace}/{service}", functools.partial(
             changes.changes, ctx.store, clients.prometheus, clients.kubernetes, catalog, service, namespace, labels,
             at, timeout_s=timeout)))

@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.models import Evidence
+from tools import prometheus
 from tools.catalog import Catalog, Scope, signal_set
 from tools.result import result
 
@@ -97,14 +98,33 @@ def provider_status(http: Any, provider: str, base_url: str, at: datetime, *, ti
     return result(TOOL, "ok", query, data=data, summary=summary)
 
 
-def gateway(prom: Any, catalog: Catalog, at: datetime, onset: datetime, *, baseline_offset_s: float = 3600.0,
-            window_s: float = 300.0, timeout_s: float = 10.0) -> Evidence:
+def gateway(prom: Any, catalog: Catalog, at: datetime, onset: datetime, *, service: str = "", namespace: str = "",
+            baseline_offset_s: float = 3600.0, window_s: float = 300.0, timeout_s: float = 10.0) -> Evidence:
     """The LLM gateway's (LiteLLM) view of each provider: failures by exception status, deployment state,
     remaining rate-limit requests and spend, now against one hour before the onset.
 
     429s point to rate limiting, 5xx and timeouts to a provider outage, `gateway_state` 1 or 2 to a partial or
-    full outage the gateway detected, `gateway_remaining_requests` at 0 to an exhausted quota.
+    full outage the gateway detected, `gateway_remaining_requests` at 0 to an exhausted quota. With a service,
+    only the providers it calls (its `llm_requests_total` in the last hour) are shown; `data["providers"]`
+    names them (empty: every provider).
     """
-    return signal_set(prom, catalog, catalog.names("gateway"), Scope(), at,
-                      onset - timedelta(seconds=baseline_offset_s), tool=GATEWAY_TOOL, window_s=window_s,
-                      timeout_s=timeout_s)
+    providers = used_providers(prom, catalog, service, namespace, at, timeout_s) if service else ()
+    found = signal_set(prom, catalog, catalog.names("gateway"), Scope(providers=providers), at,
+                       onset - timedelta(seconds=baseline_offset_s), tool=GATEWAY_TOOL, window_s=window_s,
+                       timeout_s=timeout_s)
+    if found.data is None:
+        return found
+    return found.model_copy(update={"data": {**found.data, "providers": list(providers)}})
+
+
+def used_providers(prom: Any, catalog: Catalog, service: str, namespace: str, at: datetime,
+                   timeout_s: float) -> tuple[str, ...]:
+    """The providers a service called in the hour before the instant (empty when unknown or on failure)."""
+    label = catalog.label("provider")
+    selector = catalog.selector(service=service, namespace=namespace)
+    promql = f"count by ({label}) (count_over_time({catalog.metrics['llm_requests']}{{{selector}}}[1h]))"
+    try:
+        series = prometheus.query_vector(prom, promql, at, timeout_s)
+    except prometheus.QueryFailed:
+        return ()
+    return tuple(sorted({s["labels"][label] for s in series if s["labels"].get(label)}))

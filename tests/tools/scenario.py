@@ -6,6 +6,7 @@ At INSTANT (a whole minute, ten minutes ago) with samples every minute for three
 - api (prod): its container was OOM killed and restarted every 5 minutes for the last 30 minutes; its
   Deployment rolled out revision 2 (image 1.1.0) 20 minutes before the instant;
 - the gateway: OpenAI answers 429 for the last 20 minutes and LiteLLM marks the deployment in outage;
+  translator (prod) calls Anthropic only, which is fine;
 - node n2 is under memory pressure.
 """
 
@@ -66,6 +67,9 @@ def samples(filler: int = 0) -> list[Sample]:
     out: list[Sample] = [
         ("llm_requests_total", V12, series(counter(0, 50, stop_step=CHANGE_STEP))),
         ("llm_requests_total", V13, series(counter(CHANGE_STEP, 50))),
+        ("llm_requests_total", {"service": "translator", "namespace": "prod", "provider": "anthropic",
+                                "model": "claude", "model_version": "4", "prompt_version": "v3", "status": "ok"},
+         series(counter(0, 20))),
         ("llm_output_validation_failures_total", {**SUMMARIZER, "prompt_version": "v13", "reason": "invalid_json"},
          series(counter(CHANGE_STEP, 9))),
         ("llm_eval_score", {**SUMMARIZER, "model": "gpt-4.1", "model_version": "2025-04-14", "prompt_version": "v12",

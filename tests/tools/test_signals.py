@@ -112,6 +112,14 @@ def test_gateway_shows_429s_and_the_outage_state(prom, catalog) -> None:
     assert (state["value"], state["baseline"]) == (2, 0)
 
 
+@pytest.mark.prometheus
+def test_gateway_shows_only_the_providers_the_service_calls(prom, catalog) -> None:
+    openai_user = provider_status.gateway(prom, catalog, INSTANT, ONSET, service="summarizer", namespace="prod")
+    assert (openai_user.status, openai_user.data["providers"]) == ("ok", ["openai"])
+    anthropic_user = provider_status.gateway(prom, catalog, INSTANT, ONSET, service="translator", namespace="prod")
+    assert (anthropic_user.status, anthropic_user.data["providers"]) == ("no_data", ["anthropic"])
+
+
 def test_signals_from_a_failing_prometheus_are_an_error(canned_server: CannedServer, catalog) -> None:
     canned_server.status = 500
     found = llm_signals.llm_signals(connect(canned_server.url), catalog, "summarizer", "prod", INSTANT, ONSET)
