@@ -126,6 +126,16 @@ class Backends:
                 lines = [(datetime.fromisoformat(line["at"].replace("Z", "+00:00")), line["text"])
                          for line in stream["lines"]]
                 out.append(LogLines(key[0], key[1], key[2], lines))
+        for p in self.placed:  # every other container of a scenario's pods has a log too, an empty one
+            for obj in p.kubernetes:
+                if obj.get("kind") != "Pod":
+                    continue
+                meta = obj["metadata"]
+                for container in (obj.get("spec") or {}).get("containers") or []:
+                    key = (meta.get("namespace", ""), meta["name"], container["name"])
+                    if key not in owners:
+                        owners[key] = p.scenario.id
+                        out.append(LogLines(*key, []))
         return out
 
     def start(self) -> Self:
@@ -133,6 +143,9 @@ class Backends:
             self.samples_loaded = self._load_blocks()
             self.prometheus.start()
             self.kube.start()
+            # the built-in resource list (as a real API server has it), so that listing a kind the scenario has
+            # no objects of answers an empty list, not 404
+            self.kube.call(lambda emulator: emulator.resources.load_bundled())
             self.statuspage.start()
             self.moto.start()
             for p in self.placed:
