@@ -2,7 +2,7 @@
 
 | rule | signal | weight |
 |---|---|---|
-| status_page | a Statuspage indicator above `none` or an open incident | 1.0 (3.0 major/critical) |
+| status_page | a Statuspage indicator above `none` or an open incident (0.5: no API part degraded) | 1.0 (3 major) |
 | status_page (against) | the provider's page says all systems operational (pages lag) | -0.5 |
 | provider_errors | error/timeout share of a provider's calls above 5 %, doubled, ≥ 0.05 failing calls/s | 2.0 |
 | rate_limited | rate_limited share of a provider's calls above 5 %, doubled, ≥ 0.05 calls/s | 2.0 |
@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from agent.reasoning.rules import rule
 ERROR_STATUSES = {"error", "timeout"}
 SELF_HOSTED = {"self-hosted", "selfhosted", "self_hosted", "vllm", "tgi", "local", "internal", "in-house",
                "ollama", "triton", "kserve"}
+API_COMPONENT = re.compile(r"api|completion|chat|embedding|response|message|model|inference", re.I)
 MIN_FAILING_RPS = 0.05
 """Fewer failing calls a second than this is a trickle (three a minute), not a provider incident."""
 
@@ -72,6 +74,10 @@ def status_page(situation: Situation) -> Iterator[Finding]:
         if indicator != "none" or open_incidents:
             weight = 3.0 if indicator in ("major", "critical") else 1.0
             title = open_incidents[0].get("name", "") if open_incidents else page["status"].get("description", "")
+            degraded = [str(c.get("name", "")) for c in page.get("degraded_components") or [] if isinstance(c, Mapping)]
+            if weight < 3.0 and degraded and not any(API_COMPONENT.search(name) for name in degraded):
+                weight = 0.5  # a minor incident on parts of the provider we do not call
+                title = f"{title} (degraded: {', '.join(degraded)}; the API is not)"
             yield Finding("status_page", "provider", "provider_outage", weight, {"provider": provider}, (eid,),
                           f"{provider} status page: {indicator} — {title}".rstrip(" —"))
         else:
