@@ -126,10 +126,10 @@ class Notifier:
             try:
                 head = (await asyncio.to_thread(self.store.audit_head))[0]
                 if seen is not None and head != seen:
-                    records = await asyncio.to_thread(self.store.audit_records)
-                    moved = dict.fromkeys(r.incident_id for r in records if r.seq > seen and r.incident_id)
+                    moved = await asyncio.to_thread(self.store.audit_incidents_since, seen)
                     for incident_id in moved:
-                        await self.sync(incident_id)
+                        if incident_id:
+                            await self.sync(incident_id)
                 seen = head
             except StoreUnavailable as exc:
                 log.warning("Slack: the store is unavailable (%s); retrying", exc)

@@ -79,6 +79,9 @@ class Store(Protocol):
 
     def audit_records(self, incident_id: str | None = None) -> list[AuditRecord]: ...
 
+    def audit_incidents_since(self, seq: int) -> list[str]:
+        """The incidents (ids, '' included) that got audit records after `seq`, first-touched first."""
+
     def audit_head(self) -> tuple[int, str]: ...
 
     def get_control(self, key: str) -> str | None: ...

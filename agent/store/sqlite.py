@@ -382,6 +382,11 @@ class SqliteStore(IntentsMixin):
             for r in rows
         ]
 
+    def audit_incidents_since(self, seq: int) -> list[str]:
+        rows = self._read("SELECT incident_id FROM audit WHERE seq > ? GROUP BY incident_id ORDER BY MIN(seq)",
+                          (seq,))
+        return [r["incident_id"] for r in rows]
+
     def audit_head(self) -> tuple[int, str]:
         value = self.get_control("audit_head")
         if value is None:
