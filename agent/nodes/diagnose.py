@@ -14,6 +14,7 @@ from agent.models import ChangeEvent, Evidence
 from agent.nodes import audited
 from agent.reasoning.findings import Situation
 from agent.reasoning.llm import LLMReasoner
+from agent.reasoning.neighbours import run_neighbour_checks
 from agent.reasoning.offline import OfflineReasoner
 from agent.reasoning.proposal import remediations_of
 from agent.reasoning.rules.changes import SLACK, WINDOW
@@ -58,7 +59,12 @@ async def diagnose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     assert state.incident is not None
     bare = Situation(state.incident, state.evidence, [], ctx.instant)
     changes = merge(from_tool(state.evidence), await asyncio.to_thread(change_timeline, bare.onset, ctx))
-    extra = await runbook_checks(bare, ctx)
+    checks, neighbours = await asyncio.gather(runbook_checks(bare, ctx), run_neighbour_checks(ctx, bare.namespace))
+    for item in neighbours:
+        ctx.audit.append(ctx.incident_id, "tool_call", "system", {
+            "tool": item.tool, "status": item.status, "query": item.query, "summary": item.summary,
+            "error": item.error, "duration_ms": round(item.duration_ms, 1)})
+    extra = [*checks, *neighbours]
     situation = Situation(state.incident, [*state.evidence, *extra], changes, ctx.instant)
     reasoning = await asyncio.to_thread(OfflineReasoner(ctx.clients.runbooks).reason, situation)
     diagnosis, actor = reasoning.diagnosis, "system"
