@@ -23,8 +23,9 @@ from agent.errors import ConfigError
 from agent.replay.kube import KubeEmulator, LogLines, _resource_for
 from agent.replay.moto import MAX_AGE, MotoServer
 from agent.replay.notation import STALE
+from agent.replay.placement import Placed
 from agent.replay.prometheus import PrometheusServer, binary, write_openmetrics
-from agent.replay.scenario import Placed, Scenario
+from agent.replay.scenario import Scenario
 from agent.replay.statuspage import StatuspageServer
 from agent.settings import DEFAULT_PROVIDER_STATUS_URLS
 

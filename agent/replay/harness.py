@@ -31,8 +31,10 @@ from agent.clients import build_clients
 from agent.context import Clients
 from agent.errors import ConfigError, OpsmedicError
 from agent.replay.backends import DEFAULT_GUARD, Backends, slots
-from agent.replay.scenario import Placed, Scenario, place, rfc3339
+from agent.replay.placement import Placed, place
+from agent.replay.scenario import Scenario
 from agent.replay.scoring import Outcome, score
+from agent.replay.times import rfc3339
 from agent.runner import Worker
 from agent.server import create_app
 from agent.settings import Settings, load_settings

@@ -1,10 +1,7 @@
-"""The scenario file (DESIGN.md section 3): a strict pydantic model, loading with clear errors, and `place`,
-which turns a scenario's relative times into absolute ones at a chosen instant.
+"""The scenario file (DESIGN.md section 3): a strict pydantic model, and loading with clear errors that name the
+file and the field.
 
-Relative times are signed durations in Prometheus's units (`-6m`, `-2h30m`, `+5m`) or a zero duration (`0s`).
-Any string value written that way — in the alert, the Kubernetes objects, logs, provider status and changes
-— is a time. Unsigned non-zero durations are *not* times: that keeps Kubernetes quantities such as a CPU
-limit of `500m` intact (an opsmedic reading of the contract, documented in the README).
+Relative times: see `agent.replay.times`; placing a scenario at an instant: `agent.replay.placement`.
 
 Extensions to the contract (optional, compatible): `description` (free text for readers) and `tags` (such as
 `cascade`, `noise`), which the harness reports but does not score.
@@ -13,7 +10,6 @@ Extensions to the contract (optional, compatible): `description` (free text for 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -23,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.errors import ConfigError
 from agent.models import Domain
-from agent.replay import objects
-from agent.replay.notation import _Stale, expand
+from agent.replay.notation import expand
+from agent.replay.times import parse_duration, relative_time
 
 ACTIONS = (
     "k8s.rollout_restart", "k8s.scale", "k8s.rollback", "k8s.cordon", "k8s.delete_pod", "provider.failover",
@@ -34,50 +30,9 @@ ACTIONS = (
 
 ENTITY_KEYS = ("service", "namespace", "provider", "model", "model_version", "prompt_version", "node", "pod")
 
-_UNITS = {"ms": timedelta(milliseconds=1), "s": timedelta(seconds=1), "m": timedelta(minutes=1),
-          "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "y": timedelta(days=365)}
-_DURATION = re.compile(r"^(?P<sign>[+-])?(?P<body>(?:\d+(?:ms|s|m|h|d|w|y))+)$")
-_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SERIES = re.compile(r'^(?P<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?$')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """A (signed) Prometheus duration such as `-2h30m`, or None when `text` is not one."""
-    m = _DURATION.match(text)
-    if not m:
-        return None
-    total = sum((int(n) * _UNITS[u] for n, u in _PART.findall(m["body"])), timedelta())
-    return -total if m["sign"] == "-" else total
-
-
-def relative_time(text: str) -> timedelta | None:
-    """The offset a string stands for when it is a relative time (signed, or zero), else None."""
-    m = _DURATION.match(text)
-    if not m:
-        return None
-    offset = parse_duration(text)
-    return offset if m["sign"] or offset == timedelta() else None
-
-
-def rfc3339(at: datetime) -> str:
-    at = at.astimezone(UTC)
-    if at.microsecond:
-        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def absolute(value: Any, instant: datetime) -> Any:
-    """A deep copy of `value` with every relative-time string replaced by an RFC 3339 time."""
-    if isinstance(value, str):
-        offset = relative_time(value)
-        return rfc3339(instant + offset) if offset is not None else value
-    if isinstance(value, dict):
-        return {k: absolute(v, instant) for k, v in value.items()}
-    if isinstance(value, list):
-        return [absolute(v, instant) for v in value]
-    return value
 
 
 def _time(value: str) -> str:
@@ -337,56 +292,6 @@ class Scenario(_Strict):
         return min(offsets + [timedelta()])
 
 
-@dataclass(frozen=True)
-class PlacedSeries:
-    name: str
-    metric: str
-    labels: dict[str, str]
-    samples: list[tuple[datetime, float | _Stale]]
-    """(time, entry) for each step that holds an entry; missing samples (`_`) are left out."""
-
-
-@dataclass(frozen=True)
-class Placed:
-    """A scenario at an absolute instant: what the harness loads into the backends and posts to the bot."""
-
-    scenario: Scenario
-    instant: datetime
-    alert: dict[str, Any]
-    series: list[PlacedSeries]
-    kubernetes: list[dict[str, Any]]
-    filled: list[objects.Filled]
-    logs: list[dict[str, Any]]
-    provider_status: dict[str, dict[str, Any]]
-    changes: list[dict[str, Any]]
-
-
-def place(scenario: Scenario, instant: datetime, *, source: str = "") -> Placed:
-    """Convert every relative time of `scenario` at `instant`; fill and validate the Kubernetes objects."""
-    series: list[PlacedSeries] = []
-    if scenario.metrics is not None:
-        start, step = instant + scenario.metrics.start_offset, scenario.metrics.step_delta
-        for s in scenario.metrics.series:
-            samples = [(start + i * step, v) for i, v in enumerate(expand(s.values)) if v is not None]
-            series.append(PlacedSeries(s.name, s.metric, s.labels, samples))
-    raw_objects = absolute(scenario.kubernetes, instant)
-    completed, filled = objects.complete(scenario.id, raw_objects)
-    for i, obj in enumerate(completed):
-        objects.validate(obj, f"{source or scenario.id}: kubernetes[{i}]")
-    dump = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return Placed(
-        scenario=scenario,
-        instant=instant,
-        alert=absolute(dump["alert"], instant),
-        series=series,
-        kubernetes=completed,
-        filled=filled,
-        logs=absolute(dump["logs"], instant),
-        provider_status=absolute(dump["provider_status"], instant),
-        changes=absolute(dump["changes"], instant),
-    )
-
-
 REFERENCE_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -415,6 +320,8 @@ def load_scenario(path: Path, data: Any = None) -> Scenario:
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+    from agent.replay.placement import place  # placement builds on this module
+
     place(scenario, REFERENCE_INSTANT, source=str(path))  # surfaces bad Kubernetes objects now, naming the file
     return scenario
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from agent.errors import ConfigError
-from agent.replay.scenario import load_scenario, load_scenarios, place, relative_time
+from agent.replay.placement import place
+from agent.replay.scenario import load_scenario, load_scenarios
+from agent.replay.times import relative_time
 
 INSTANT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
