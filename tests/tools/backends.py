@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from agent.audit import AuditLog, Redactor
 from agent.clients import build_clients
@@ -35,8 +36,8 @@ class Backends:
     store: SqliteStore
     workdir: Path
 
-    def settings(self, **overrides: object) -> Settings:
-        values: dict[str, object] = {
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
             "data_dir": self.workdir / "data", "prometheus_url": self.prometheus.url,
             "kubernetes_url": self.kube.url, "aws_endpoint_url": self.moto.url,
             "cloudwatch_log_groups": [LOG_GROUP], "provider_status_urls": self.statuspage.urls(),

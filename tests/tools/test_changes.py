@@ -21,8 +21,9 @@ INSTANT = scenario.INSTANT
 @pytest.fixture
 def store(tmp_path) -> Iterator[SqliteStore]:
     s = SqliteStore(tmp_path / "store.db")
-    s.record_change(ChangeEvent(at=scenario.at(50), kind="config", service="summarizer", namespace="prod",
-                             name="temperature", **{"from": "0.2"}, to="0.7", actor="alice"))
+    s.record_change(ChangeEvent.model_validate({"at": scenario.at(50), "kind": "config", "service": "summarizer",
+                                                "namespace": "prod", "name": "temperature", "from": "0.2",
+                                                "to": "0.7", "actor": "alice"}))
     s.record_change(ChangeEvent(at=scenario.at(600), kind="deploy", service="summarizer", namespace="prod",
                              to="too-old"))
     s.record_change(ChangeEvent(at=scenario.at(5), kind="deploy", service="billing", namespace="prod", to="9"))
