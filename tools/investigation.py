@@ -119,6 +119,10 @@ def plan(incident: Incident, ctx: Context) -> list[Probe]:
             probes.append(Probe(name, f"{name} {target}", functools.partial(
                 fn, clients.kubernetes, namespace, labels, at, timeout_s=timeout)))
 
+    elif labels.get("node"):  # a node alert: the node itself
+        probes.append(Probe("kubernetes.nodes", f"kubernetes.nodes {labels['node']}", functools.partial(
+            kubernetes.nodes, clients.kubernetes, namespace, labels, at, timeout_s=timeout)))
+
     if settings.cloudwatch_log_groups:
         probes.append(Probe(cloudwatch.TOOL, f"CloudWatch {settings.cloudwatch_log_groups}", functools.partial(
             cloudwatch.cloudwatch_logs, clients.cloudwatch_logs, settings.cloudwatch_log_groups, at,

@@ -298,7 +298,8 @@ def rollouts(api: Any, namespace: str, labels: Labels, at: datetime, *, timeout_
 
 
 def nodes(api: Any, namespace: str, labels: Labels, at: datetime, *, timeout_s: float = 10.0) -> Evidence:
-    """The nodes running the workload's pods (every node if it has none), with their abnormal conditions.
+    """The nodes running the workload's pods (the alert's `node` label first; every node if there are none),
+    with their abnormal conditions.
 
     Use it to tell a node problem (NotReady, MemoryPressure, DiskPressure, cordoned) from an application one:
     `problems` lists conditions other than Ready=True and *Pressure=False; `pods` the workload's pods there.
@@ -306,8 +307,8 @@ def nodes(api: Any, namespace: str, labels: Labels, at: datetime, *, timeout_s: 
     tool, query = "kubernetes.nodes", _path("nodes", "")
 
     def body() -> Evidence:
-        _, items = _pods(api, namespace, labels, timeout_s)
-        placed: dict[str, list[str]] = {}
+        _, items = _pods(api, namespace, labels, timeout_s) if namespace else (None, [])
+        placed: dict[str, list[str]] = {labels["node"]: []} if labels.get("node") else {}
         for pod in items:
             if pod.spec and pod.spec.node_name:
                 placed.setdefault(pod.spec.node_name, []).append(pod.metadata.name)

@@ -76,6 +76,12 @@ def test_nodes_show_memory_pressure_where_the_pods_run(kube_api) -> None:
     assert found.data["nodes"][0]["name"] == "n2"  # problems first
 
 
+def test_a_node_alert_reads_the_node_it_names(kube_api) -> None:
+    found = kubernetes.nodes(kube_api, "", {"node": "n2", "alertname": "KubeNodeMemoryPressure"}, INSTANT)
+    assert [n["name"] for n in found.data["nodes"]] == ["n2"]
+    assert found.data["nodes"][0]["problems"][0]["reason"] == "KubeletHasInsufficientMemory"
+
+
 def test_the_tools_only_read(kube: KubeEmulator, kube_api) -> None:
     for tool in (kubernetes.workload, kubernetes.pods, kubernetes.events, kubernetes.rollouts, kubernetes.nodes):
         assert tool(kube_api, "prod", API, INSTANT).status == "ok"
