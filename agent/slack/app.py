@@ -37,7 +37,16 @@ from agent.slack.poster import Poster
 from agent.store import Store
 
 log = logging.getLogger(__name__)
-_said_off = False
+
+
+@dataclass
+class OffNotice:
+    """Whether this process has said that Slack is off (it says so once)."""
+
+    said: bool = False
+
+
+OFF_NOTICE = OffNotice()
 
 
 @dataclass
@@ -86,12 +95,11 @@ def build_slack(
     approvers: list[str] | None = None, client: AsyncWebClient | None = None, post_interval_s: float = 1.0,
 ) -> Slack | None:
     """The Slack app with its listeners, or None when Slack is not configured (said once in the log)."""
-    global _said_off
     if not slack_enabled(settings):
-        if not _said_off:
+        if not OFF_NOTICE.said:
             log.info("Slack is off: set slack_bot_token and slack_signing_secret (HTTP) or slack_app_token "
                      "(Socket Mode) to turn it on")
-            _said_off = True
+            OFF_NOTICE.said = True
         return None
     if not settings.slack_channel and not settings.slack_routes:
         raise ConfigError("Slack is on but no channel is set: set slack_channel (or slack_routes)")

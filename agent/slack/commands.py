@@ -156,7 +156,7 @@ async def _switch(deps: SlackDeps, user_id: str, *, pause: bool) -> Answer:
     if not deps.approvers:
         return _say(f"No policy rule names approvers, so nobody may {verb} from Slack; use `opsmedic {verb}`.")
     members = set(deps.approvers)
-    groups = await deps.desk._groups(deps.approvers)
+    groups = await deps.desk.resolve_groups(deps.approvers)
     members |= {m for ms in groups.values() for m in ms}
     if user_id not in members:
         return _say(f"Only approvers may {verb} opsmedic.")

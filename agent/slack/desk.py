@@ -100,7 +100,7 @@ class ApprovalDesk:
             Approval(approved=approved, actor=user, at=self.clock(), comment=comment), t.decision,
             requester=incident.requester, decided_at=decided_at, now=self.clock(),
             counted=[a for a in t.approvals if a.approved], bot_ids=[await self._bot_user()],
-            groups=await self._groups(t.decision.approvers),
+            groups=await self.resolve_groups(t.decision.approvers),
         )
         if check.verdict == "expired":
             return DeskAnswer("closed", f"Too late: {check.reason}.", incident_id,
@@ -156,7 +156,7 @@ class ApprovalDesk:
                 return ""
         return self._bot
 
-    async def _groups(self, approvers: list[str]) -> dict[str, list[str]]:
+    async def resolve_groups(self, approvers: list[str]) -> dict[str, list[str]]:
         """Members of the approver entries that are user groups (ids starting with S)."""
         groups: dict[str, list[str]] = {}
         for entry in approvers:

@@ -73,7 +73,7 @@ def test_without_slack_settings_the_bot_runs_and_says_once_that_slack_is_off(
     settings = load_settings(env={}, data_dir=tmp_path)
     store = SqliteStore(settings.sqlite_path)
     audit = AuditLog(store, Redactor())
-    slack_app._said_off = False
+    slack_app.OFF_NOTICE.said = False
     with caplog.at_level(logging.INFO, logger="agent.slack.app"):
         assert build_slack(settings, store, audit) is None
         assert build_slack(settings, store, audit) is None
