@@ -236,7 +236,7 @@ class KubeEmulator:
         def collect(emulator: kmock.KubernetesEmulator) -> list[Received]:
             return [
                 Received(str(getattr(r.method, "value", r.method) or "").upper(), r.url.path, dict(r.params), r.data)
-                for r in emulator._requests  # kmock keeps them here; its public view is a filter DSL
+                for r in emulator  # the root view iterates over every request received
             ]
 
         return self.call(collect)
