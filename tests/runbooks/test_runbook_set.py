@@ -4,14 +4,18 @@ and usable by the reasoner's proposal step."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.reasoning.catalog import ACTIONS, check_params
 from agent.reasoning.proposal import fill, remediations_of
 from tools.runbooks import DOMAINS, Runbook, load_runbooks
-from tools.runbooks.model import PLACEHOLDER, REMEDIATION_PLACEHOLDERS, REQUIRED_SECTIONS
+from tools.runbooks.model import PLACEHOLDER, REMEDIATION_PLACEHOLDERS, REQUIRED_SECTIONS, SIGNAL_PLACEHOLDERS
 
 from .conftest import RUNBOOKS
 
@@ -108,3 +112,16 @@ def test_prompt_and_model_runbooks_roll_back_to_the_previous_version() -> None:
                 assert item.params["to_version"] == "{prompt_version_previous}", book.id
             if item.action == "model.rollback":
                 assert item.params.get("to_version") == "{model_version_previous}", book.id
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_every_signal_query_is_valid_promql_for_promtool(tmp_path: Path) -> None:
+    labels = {name: f"x-{name}" for name in SIGNAL_PLACEHOLDERS}
+    rules = [{"record": f"runbook:{book.id.replace('-', '_')}:{signal.name}",
+              "expr": PLACEHOLDER.sub(lambda m: labels[m.group(1)], signal.query)}
+             for book in BOOKS for signal in book.signals]
+    path = tmp_path / "signals.rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "runbook-signals", "rules": rules}]}))
+    checked = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
