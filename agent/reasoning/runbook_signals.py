@@ -14,6 +14,7 @@ any returned series meets it.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import functools
 import operator
 import re
@@ -69,9 +70,13 @@ def render_query(query: str, labels: Mapping[str, str]) -> str | None:
 def checks_for(index: Any, situation: Situation) -> list[Check]:
     """The signals of the runbooks the index ranks first for the incident's alert, rendered."""
     labels = situation.labels
-    query = " ".join(filter(None, [labels.get("alertname", ""), *situation.incident.alerts[0].annotations.values()]
-                            if situation.incident.alerts else [labels.get("alertname", "")]))
-    hits = index.search(query or situation.incident.title, alert=labels.get("alertname"), labels=labels, k=SEARCH_K)
+    hits = matching(index, labels)
+    if not hits:  # no runbook names this alert: fall back to the meaning of the alert's text
+        query = " ".join(filter(None, [labels.get("alertname", ""),
+                                       *(situation.incident.alerts[0].annotations.values()
+                                         if situation.incident.alerts else ())]))
+        hits = index.search(query or situation.incident.title, alert=labels.get("alertname"), labels=labels,
+                            k=SEARCH_K)
     checks: list[Check] = []
     for hit in hits or []:
         book = runbook_of(hit)
@@ -84,6 +89,22 @@ def checks_for(index: Any, situation: Situation) -> list[Check]:
                     rendered, str(field_of(signal, "supports_when") or ""), str(field_of(signal, "weakens_when") or ""),
                 ))
     return checks[:MAX_SIGNALS]
+
+
+def matching(index: Any, labels: Mapping[str, str]) -> list[Any]:
+    """Runbooks whose front matter names the alert (and whose label matchers, if any, all match) — found
+    without embedding anything. Empty when the index cannot list its runbooks."""
+    books = index.runbooks() if hasattr(index, "runbooks") else []
+    alert = labels.get("alertname", "")
+    out = []
+    for book in books:
+        match = field_of(book, "match")
+        alerts = field_of(match, "alerts") or ()
+        matchers = field_of(match, "labels") or {}
+        if alert and any(fnmatch.fnmatchcase(alert, pattern) for pattern in alerts) and all(
+                key in labels and re.fullmatch(pattern, str(labels[key])) for key, pattern in matchers.items()):
+            out.append(book)
+    return out[:SEARCH_K]
 
 
 async def run_checks(checks: list[Check], ctx: Context, baseline_at: datetime) -> list[Evidence]:

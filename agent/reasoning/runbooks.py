@@ -8,6 +8,7 @@ whose own signals held for this incident (rule `runbook_signals`) goes first.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,6 +81,24 @@ def query_for(cand: Candidate) -> str:
     return f"{cand.domain} problem: " + "; ".join(notes)
 
 
+_MEMO: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def _memo_search(index: Any, query: str, domain: str) -> list[Any]:
+    """`index.search` by meaning alone, remembered per index, query, domain and runbook versions: the kind
+    phrases are a fixed set, so after the first incidents no embedding is computed on the diagnosis path."""
+    books = index.runbooks() if hasattr(index, "runbooks") else []
+    version = tuple(sorted((str(field_of(b, "id")), str(field_of(b, "digest"))) for b in books))
+    try:
+        memo = _MEMO.setdefault(index, {})
+    except TypeError:  # an index that cannot be weakly referenced is searched every time
+        return list(index.search(query, alert=None, labels=None, k=SEARCH_K, domain=domain) or [])
+    key = (query, domain, version)
+    if key not in memo:
+        memo[key] = list(index.search(query, alert=None, labels=None, k=SEARCH_K, domain=domain) or [])
+    return memo[key]
+
+
 def choose_runbook(index: Any, cand: Candidate, situation: Situation) -> Any:
     """The best runbook of the candidate's domain, or None (no index, nothing of that domain, search failed).
 
@@ -93,7 +112,10 @@ def choose_runbook(index: Any, cand: Candidate, situation: Situation) -> Any:
     alert = None if by_kind else situation.labels.get("alertname")
     labels = None if by_kind else situation.labels
     try:
-        hits = index.search(query, alert=alert, labels=labels, k=SEARCH_K, domain=cand.domain)
+        if by_kind:
+            hits = _memo_search(index, query, cand.domain)
+        else:
+            hits = index.search(query, alert=alert, labels=labels, k=SEARCH_K, domain=cand.domain)
     except Exception as exc:
         log.warning("runbook search failed: %s: %s", type(exc).__name__, exc)
         return None
