@@ -5,7 +5,13 @@ UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint typecheck eval bench clean
+# Where this checkout sits beside ../shared (this team's machines have no internet), the embedding model comes
+# from the offline copy there; elsewhere Chroma downloads it on first use. An explicit setting wins.
+ifneq ($(wildcard ../shared/models/all-MiniLM-L6-v2/onnx),)
+export OPSMEDIC_EMBEDDING_MODEL_DIR ?= $(abspath ../shared/models/all-MiniLM-L6-v2)
+endif
+
+.PHONY: run test lint eval clean
 
 $(UV):
 	$(PYTHON) -m venv .tools

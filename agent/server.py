@@ -255,15 +255,18 @@ def _summary(incident: Any) -> dict[str, Any]:
 def create_app(
     settings: Settings, store: Store, audit: AuditLog, *, worker: Worker | None = None,
     clock: Callable[[], datetime] | None = None, extra_routes: Sequence[BaseRoute] = (),
+    background: contextlib.AbstractAsyncContextManager[Any] | None = None,
 ) -> Starlette:
-    """The ASGI app. With a worker, it runs in the app's lifespan (started and stopped with the server)."""
+    """The ASGI app. The worker, and `background` (e.g. Slack's notifier loop), run in the app's lifespan:
+    started and stopped with the server."""
     api = Api(settings, store, audit, clock or (lambda: datetime.now(UTC)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(worker.run(), name="opsmedic-worker") if worker else None
         try:
-            yield
+            async with background or contextlib.nullcontext():
+                yield
         finally:
             if worker and task:
                 worker.stop()
