@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,6 +141,8 @@ def load_catalog(override: Path | str | None = None) -> Catalog:
 
 
 MAX_SERIES = 20
+PARALLEL_QUERIES = 6
+"""Signals of a set are queried this many at a time (Prometheus answers them concurrently)."""
 
 
 def signal_set(prom: Any, catalog: Catalog, names: Sequence[str], scope: Scope, at: datetime,
@@ -155,15 +158,17 @@ def signal_set(prom: Any, catalog: Catalog, names: Sequence[str], scope: Scope, 
         "baseline_at": baseline_at.isoformat() if baseline_at else None, "window": duration(window_s),
         "signals": [], "empty": [], "errors": {},
     }
-    queries: list[str] = []
+    rendered: list[tuple[str, str]] = []
     for name in names:
         try:
-            promql = catalog.promql(name, scope, window_s)
+            rendered.append((name, catalog.promql(name, scope, window_s)))
         except ConfigError as exc:
             frame["errors"][name] = str(exc)
-            continue
-        queries.append(promql)
-        found = prometheus.compare(prom, promql, at, baseline_at, name=name, timeout_s=timeout_s, tool=tool)
+    queries = [promql for _, promql in rendered]
+    with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES, thread_name_prefix="signal") as pool:
+        answers = list(pool.map(lambda item: prometheus.compare(prom, item[1], at, baseline_at, name=item[0],
+                                                                timeout_s=timeout_s, tool=tool), rendered))
+    for (name, promql), found in zip(rendered, answers, strict=True):
         if found.status == "error":
             frame["errors"][name] = found.error
         elif found.status == "no_data":

@@ -156,7 +156,7 @@ def compare(prom: Any, promql: str, at: datetime, baseline_at: datetime | None, 
     query = _at(promql, at) + (f" vs @ {baseline_at.isoformat()}" if baseline_at else "")
     try:
         now = query_vector(prom, promql, at, timeout_s)
-        then = query_vector(prom, promql, baseline_at, timeout_s) if baseline_at else []
+        then = query_vector(prom, promql, baseline_at, timeout_s) if baseline_at and now else []
     except QueryFailed as exc:
         return result(tool, "error", query, error=str(exc))
     before = {_key(s["labels"]): s["value"] for s in then}
