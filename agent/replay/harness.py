@@ -52,7 +52,9 @@ class EvalOptions:
     embedding_model_dir: Path | None = None
     timeout_s: float = 30.0
     """How long one scenario may take from the alert to the end of the graph."""
-    poll_s: float = 0.01
+    poll_s: float = 0.1
+    """How often the harness reads the audit log. Latency comes from the records' own times, so a slower poll
+    costs no precision and leaves the in-process worker more CPU."""
     guard_s: float = DEFAULT_GUARD.total_seconds()
     index_dir: Path | None = None
     """Where the runbook index (embedded Chroma) lives; it re-embeds only runbooks that changed, so keeping
