@@ -68,9 +68,15 @@ class Worker:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Work was queued: look now rather than at the next poll (call from the worker's event loop)."""
+        self._wake.set()
 
     def _reclaim(self) -> None:
         reclaimed = self.store.release_claims()
@@ -86,9 +92,10 @@ class Worker:
                 if job is None:
                     metrics.QUEUE_DEPTH.set(await asyncio.to_thread(self.store.queue_depth))
                     try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=self.settings.worker_poll_s)
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_s)
                     except TimeoutError:
                         pass
+                    self._wake.clear()
                     continue
                 await self.run_job(graph, job)
 

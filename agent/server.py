@@ -56,7 +56,11 @@ class ApprovalBody(BaseModel):
 class Api:
     """The request handlers, with their dependencies passed in."""
 
-    def __init__(self, settings: Settings, store: Store, audit: AuditLog, clock: Callable[[], datetime]):
+    def __init__(
+        self, settings: Settings, store: Store, audit: AuditLog, clock: Callable[[], datetime],
+        worker: Worker | None = None,
+    ) -> None:
+        self.worker = worker
         self.settings = settings
         self.store = store
         self.audit = audit
@@ -141,6 +145,8 @@ class Api:
             return self._unavailable(endpoint, exc)
         metrics.INTAKE.labels(endpoint=endpoint, outcome="200").inc()
         metrics.INCIDENTS.labels(effect=effect).inc()
+        if self.worker is not None and outcome.created:
+            self.worker.wake()
         return JSONResponse({"incident_id": incident.id, "effect": effect, "status": incident.status})
 
     async def changes(self, request: Request) -> Response:
@@ -198,6 +204,8 @@ class Api:
         incident_id = request.path_params["incident_id"]
         try:
             job = await asyncio.to_thread(submit_approval, self.store, incident_id, approval)
+            if self.worker is not None:
+                self.worker.wake()
         except NotFound as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
         except InvalidRequest as exc:
@@ -259,7 +267,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. The worker, and `background` (e.g. Slack's notifier loop), run in the app's lifespan:
     started and stopped with the server."""
-    api = Api(settings, store, audit, clock or (lambda: datetime.now(UTC)))
+    api = Api(settings, store, audit, clock or (lambda: datetime.now(UTC)), worker)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
