@@ -122,3 +122,13 @@ def test_a_runbook_with_missing_passages_is_embedded_again(tmp_path: Path, few_r
     assert report.updated == ["provider-outage"] and len(report.unchanged) == 3
     assert len(embedder.texts) == len(PARTS)
     assert {f"provider-outage::{part}" for part in PARTS} <= passage_ids(index)
+
+
+def test_a_repeated_query_is_embedded_once(tmp_path: Path, few_runbooks: Path, build: Any) -> None:
+    index, embedder = build(tmp_path / "chroma", few_runbooks)
+    index.ensure_indexed()
+    embedder.texts.clear()
+    first = index.search("calls to the provider fail with 503", k=2)
+    second = index.search("calls to the provider fail with 503", k=2)
+    assert embedder.texts == ["calls to the provider fail with 503"]
+    assert [h.id for h in first] == [h.id for h in second] and first[0].id == "provider-outage"

@@ -37,6 +37,7 @@ COLLECTION = "opsmedic_runbooks"
 ALERT_BONUS = 0.35
 LABEL_BONUS = 0.15
 PARTS = ("card", "diagnosis", "mitigation")
+QUERY_CACHE = 256
 PASSAGES_VERSION = "p2"
 """Bump when `passages` changes what it embeds: every runbook is then re-embedded once."""
 
@@ -137,6 +138,7 @@ class RunbookIndex:
         self._collection: Any = None
         self._ready = False
         self._lock = threading.RLock()
+        self._queries: dict[str, Any] = {}
 
     def _open(self) -> Any:
         if self._collection is None:
@@ -224,7 +226,7 @@ class RunbookIndex:
         best: dict[str, tuple[float, str]] = {}
         if query.strip():
             collection = self._open()
-            found = collection.query(query_texts=[query], n_results=max(1, collection.count()),
+            found = collection.query(query_embeddings=[self._embed(query)], n_results=max(1, collection.count()),
                                      include=["distances", "metadatas"])
             for dist, meta in zip(found["distances"][0], found["metadatas"][0], strict=False):
                 rid, part = str(meta.get("runbook", "")), str(meta.get("part", ""))
@@ -234,6 +236,19 @@ class RunbookIndex:
         hits = [self._hit(book, best.get(rid, (0.0, "")), alert, labels) for rid, book in books.items()]
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
+
+    def _embed(self, query: str) -> Any:
+        """The query's embedding; recent queries are remembered (the same alert asks the same question)."""
+        with self._lock:
+            cached = self._queries.get(query)
+        if cached is not None:
+            return cached
+        vector = self.embedding_function([query])[0]
+        with self._lock:
+            if len(self._queries) >= QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[query] = vector
+        return vector
 
     @staticmethod
     def _hit(book: Runbook, closest: tuple[float, str], alert: str | None,
