@@ -76,7 +76,7 @@ def index_runbooks(app: App, clients: Clients) -> None:
     log.info("indexing runbooks from %s", app.settings.runbooks_dir)
     try:
         index = open_index(app.settings)
-        report = index.ensure_indexed()
+        report = index.warm_up()
     except Exception as exc:  # no model offline, Chroma server down: go on without runbooks
         log.warning("runbook index unavailable (%s: %s); set embedding_model_dir to a local copy of the "
                     "model or chroma_url to a Chroma server", type(exc).__name__, exc)
