@@ -107,16 +107,17 @@ def test_two_approvals_on_one_target_at_once_execute_exactly_one(
     emulator, url = cluster
     restart = Proposal(action="k8s.rollout_restart", params={"namespace": "prod", "kind": "Deployment",
                                                              "name": "chat"}, target="prod/Deployment/chat")
-    barrier = threading.Barrier(2)
+    make_executor(tmp_path, url)[1].close()  # the store file exists with its schema before the race
+    executors = [make_executor(tmp_path, url)[0] for _ in range(2)]  # one connection each, as two workers
+    barrier = threading.Barrier(2, timeout=10)
     results: dict[str, ActionResult] = {}
 
-    def approve_and_run(incident: str, proposal: Proposal) -> None:
-        executor, _ = make_executor(tmp_path, url)  # each approval in its own connection, as two workers would
+    def approve_and_run(executor: Executor, incident: str, proposal: Proposal) -> None:
         barrier.wait()
         results[incident] = executor.execute(incident, proposal, f"U-{incident}")
 
-    threads = [threading.Thread(target=approve_and_run, args=("inc-a", SCALE)),
-               threading.Thread(target=approve_and_run, args=("inc-b", restart))]
+    threads = [threading.Thread(target=approve_and_run, args=(executors[0], "inc-a", SCALE), daemon=True),
+               threading.Thread(target=approve_and_run, args=(executors[1], "inc-b", restart), daemon=True)]
     for t in threads:
         t.start()
     for t in threads:
