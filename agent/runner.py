@@ -120,11 +120,12 @@ class Worker:
         try:
             ctx = self.context(job.incident_id)
             snapshot = await graph.aget_state(config)
-            if job.kind == "resume":
-                if not snapshot.interrupts:
-                    raise InvalidRequest(f"incident {job.incident_id} is not waiting for an approval")
+            if job.kind == "resume" and snapshot.interrupts:
                 graph_input: Any = Command(resume=job.payload["approval"])
-            elif snapshot.next:  # a checkpoint exists: continue after the last finished node
+            elif job.kind == "resume" and not snapshot.next:
+                raise InvalidRequest(f"incident {job.incident_id} is not waiting for an approval")
+            elif snapshot.next:
+                # an investigation, or an approval taken in before a crash: go on after the last finished node
                 log.info("resuming incident %s at %s", job.incident_id, ", ".join(snapshot.next))
                 graph_input = None
             else:

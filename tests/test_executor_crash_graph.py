@@ -71,10 +71,6 @@ def run_worker(config_file: str, url: str, crash_at: str) -> subprocess.Complete
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "agent/runner.py: the replacement worker reclaims the `resume` job but refuses it ('not waiting for an "
-    "approval') because the interrupt was consumed before the crash; it should continue from the checkpoint "
-    "(graph_input None) when the snapshot has no interrupt but a next node. Remove this mark with that fix."))
 @pytest.mark.parametrize("crash_at", ["intent_stored", "called"])
 async def test_a_worker_killed_mid_action_is_replaced_and_the_action_runs_once(
     cluster: tuple[ClusterEmulator, str], config_file: str, crash_at: str
