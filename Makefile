@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check agent tools tests benchmarks
+	$(VENV)/bin/ruff check agent tools tests benchmarks evals
 	$(VENV)/bin/mypy
 
 eval: $(STAMP)
