@@ -4,8 +4,6 @@ Chroma with the offline embedding model, the store's change feed, run by the wor
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,11 +22,7 @@ MODEL = Path(__file__).resolve().parents[3] / "shared" / "models" / "all-MiniLM-
 RUNBOOKS = Path(__file__).resolve().parent / "runbooks"
 SAMPLE = Path(__file__).resolve().parents[2] / "evals" / "samples" / "alert-firing.json"
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.skipif(shutil.which("prometheus") is None and not os.environ.get("CI"),
-                       reason="the prometheus binary is not installed"),
-]
+pytestmark = pytest.mark.prometheus  # skipped without the binary, except in CI (tests/conftest.py)
 
 
 @pytest.fixture

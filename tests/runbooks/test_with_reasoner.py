@@ -5,7 +5,6 @@ its first remediation filled from the root cause."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from .conftest import ROOT
 
 SAMPLE = ROOT / "evals" / "samples" / "alert-firing.json"
 
-pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="the prometheus binary is not installed")
+pytestmark = pytest.mark.prometheus
 
 
 @pytest.fixture
