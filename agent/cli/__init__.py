@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # a backend that is down is reported once per tool call, not once per retry
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except OpsmedicError as exc:
