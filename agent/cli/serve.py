@@ -82,7 +82,8 @@ def index_runbooks(app: App, clients: Clients) -> None:
                     "model or chroma_url to a Chroma server", type(exc).__name__, exc)
         return
     clients.runbooks = index
-    log.info("runbooks ready: %s (%.1f s)", report, time.perf_counter() - started)
+    log.info("runbooks ready: %d added, %d updated, %d removed, %d unchanged (%.1f s)", len(report.added),
+             len(report.updated), len(report.removed), len(report.unchanged), time.perf_counter() - started)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
