@@ -14,14 +14,25 @@ from agent.settings import Settings
 log = logging.getLogger(__name__)
 
 
+POOL_SIZE = 32
+"""HTTP connections kept per backend: more than the investigation's parallel calls."""
+
+
 def prometheus_client(settings: Settings) -> Any:
     """PrometheusConnect with the tool timeout and one quick retry (its default retries for a long time)."""
     from prometheus_api_client import PrometheusConnect
     from urllib3.util.retry import Retry
 
+    from requests.adapters import HTTPAdapter
+
     retry = Retry(total=1, backoff_factor=0.1, status_forcelist=(502, 503, 504), allowed_methods=None)
-    return PrometheusConnect(url=settings.prometheus_url, disable_ssl=False, retry=retry,
+    prom = PrometheusConnect(url=settings.prometheus_url, disable_ssl=False, retry=retry,
                              timeout=settings.tool_timeout_s)
+    # the investigation queries in parallel: keep a connection per concurrent query instead of reconnecting
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+    prom._session.mount("http://", adapter)
+    prom._session.mount("https://", adapter)
+    return prom
 
 
 def kubernetes_client(settings: Settings) -> Any:
@@ -32,6 +43,7 @@ def kubernetes_client(settings: Settings) -> Any:
         configuration = client.Configuration()
         configuration.host = settings.kubernetes_url
         configuration.retries = 1
+        configuration.connection_pool_maxsize = POOL_SIZE
         return client.ApiClient(configuration)
     try:
         if settings.kubeconfig:
