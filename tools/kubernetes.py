@@ -8,16 +8,20 @@ in tools/EVIDENCE.md). Only GET requests are made. None of them raises.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from agent.models import Evidence
 from tools.result import result
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,54 @@ def _read_or_none(read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise
 
 
+SHARE_S = 2.0
+"""How long a lookup of a workload or its pods is shared: the investigation's Kubernetes probes run at once and
+all need the same two lookups, so the first does the calls and the others wait for its answer. Kubernetes is
+read live, so an answer at most this old is as good as one read that much earlier."""
+
+_shared: dict[tuple[Any, ...], tuple[float, Future[Any]]] = {}
+_shared_lock = threading.Lock()
+
+
+def _share(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """Single-flight: concurrent and recent callers with the same key get one computation's result.
+
+    Failures are not kept: the callers waiting get the exception, and the next caller tries again."""
+    now = time.monotonic()
+    with _shared_lock:
+        for stale in [k for k, (at, f) in _shared.items() if f.done() and now - at > SHARE_S]:
+            del _shared[stale]
+        entry = _shared.get(key)
+        owner = entry is None
+        if entry is None:
+            entry = (now, Future())
+            _shared[key] = entry
+    future: Future[T] = entry[1]
+    if owner:
+        try:
+            future.set_result(compute())
+        except BaseException as exc:
+            with _shared_lock:
+                _shared.pop(key, None)
+            future.set_exception(exc)
+        else:
+            with _shared_lock:  # the answer is shared for SHARE_S from when it arrived
+                if key in _shared:
+                    _shared[key] = (time.monotonic(), future)
+    return future.result()
+
+
+def _key(name: str, api: Any, namespace: str, labels: Labels, timeout_s: float) -> tuple[Any, ...]:
+    return (name, id(api), namespace, tuple(sorted(labels.items())), timeout_s)
+
+
 def find_workload(api: Any, namespace: str, labels: Labels, timeout_s: float) -> Workload | None:
+    """The Deployment or StatefulSet behind the alert's labels (shared between concurrent probes)."""
+    return _share(_key("workload", api, namespace, labels, timeout_s),
+                  lambda: _find_workload(api, namespace, labels, timeout_s))
+
+
+def _find_workload(api: Any, namespace: str, labels: Labels, timeout_s: float) -> Workload | None:
     """The Deployment or StatefulSet named by the labels, owning the labelled pod, or labelled `app=<service>`."""
     apps: Any = k8s.AppsV1Api(api)
     core: Any = k8s.CoreV1Api(api)
@@ -152,6 +203,11 @@ def workload(api: Any, namespace: str, labels: Labels, at: datetime, *, timeout_
 
 
 def _pods(api: Any, namespace: str, labels: Labels, timeout_s: float) -> tuple[Workload | None, list[Any]]:
+    return _share(_key("pods", api, namespace, labels, timeout_s),
+                  lambda: _list_pods(api, namespace, labels, timeout_s))
+
+
+def _list_pods(api: Any, namespace: str, labels: Labels, timeout_s: float) -> tuple[Workload | None, list[Any]]:
     core: Any = k8s.CoreV1Api(api)
     found = find_workload(api, namespace, labels, timeout_s)
     if found is not None and found.selector:
