@@ -21,9 +21,8 @@ POOL_SIZE = 32
 def prometheus_client(settings: Settings) -> Any:
     """PrometheusConnect with the tool timeout and one quick retry (its default retries for a long time)."""
     from prometheus_api_client import PrometheusConnect
-    from urllib3.util.retry import Retry
-
     from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     retry = Retry(total=1, backoff_factor=0.1, status_forcelist=(502, 503, 504), allowed_methods=None)
     prom = PrometheusConnect(url=settings.prometheus_url, disable_ssl=False, retry=retry,

@@ -37,7 +37,7 @@ from agent.models import Approval
 from agent.runner import Worker, submit_approval
 from agent.settings import Settings
 from agent.store import Store
-from agent.webhook import AlertmanagerPayload, ChangePayload, describe_validation, parse_body
+from agent.webhook import AlertmanagerPayload, ChangePayload, decode_json, describe_validation, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -240,12 +240,7 @@ def _instant(header: str | None, now: datetime) -> datetime:
 
 
 def _as_list(body: bytes) -> list[Any]:
-    import json
-
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+    data = decode_json(body)
     items = data if isinstance(data, list) else [data]
     if not items or not all(isinstance(i, dict) for i in items):
         raise InvalidRequest("body must be a change object or a non-empty list of them")

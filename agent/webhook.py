@@ -112,12 +112,17 @@ class ChangePayload(_Peer):
         })
 
 
-def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
-    """Decode and validate a JSON body; raises InvalidRequest naming the first problem."""
+def decode_json(raw: bytes) -> Any:
+    """The JSON value of a request body; InvalidRequest saying why when it is not JSON."""
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+
+
+def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
+    """Decode and validate a JSON body; raises InvalidRequest naming the first problem."""
+    data = decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("body must be a JSON object")
     try:

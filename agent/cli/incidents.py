@@ -14,6 +14,7 @@ from agent.cli.common import open_app
 from agent.errors import InvalidRequest
 from agent.models import Approval
 from agent.runner import submit_approval
+from agent.settings import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,11 +80,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         body = path.read_bytes()
     except OSError as exc:
         raise InvalidRequest(f"cannot read {path}: {exc.strerror}") from exc
-    app_settings = open_app(args).settings if args.url is None or args.token is None else None
-    url = args.url or f"http://{app_settings.host}:{app_settings.port}"  # type: ignore[union-attr]
+    settings = load_settings(args.config)  # only the address and token: the store is not opened
+    url = args.url or f"http://{settings.host}:{settings.port}"
     token = args.token
-    if token is None and app_settings is not None and app_settings.webhook_token is not None:
-        token = app_settings.webhook_token.get_secret_value()
+    if token is None and settings.webhook_token is not None:
+        token = settings.webhook_token.get_secret_value()
     headers = {"content-type": "application/json"}
     if token:
         headers["authorization"] = f"Bearer {token}"
