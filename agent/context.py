@@ -7,8 +7,8 @@ incident run; tests build their own with local servers behind the clients.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,18 @@ class Clients:
     """A LangChain chat model, when an LLM reasoner is configured."""
     notifier: Any = None
     """Where incident updates go (Slack), when configured."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    policy: Any = None
+    """The `agent.policy_models.Policy` loaded once at start-up; None reads the policies folder per decision."""
+    catalog: Any = None
+    """An `agent.actions` Catalog to act through; None builds one over the Kubernetes client."""
+    routing: Any = None
+    """The routing adapter (provider, model and prompt selection) the catalog acts on, when given."""
+    executor_hook: Callable[[str], None] | None = None
+    """Called by the executor between journal steps; tests use it to simulate a crash."""
+    bot_ids: Sequence[str] = ()
+    """The bot's own Slack user ids, which never count as approvers."""
+    approver_groups: Mapping[str, Sequence[str]] | None = None
+    """Resolves a Slack user group to its members, for policies that name groups."""
 
 
 @dataclass(frozen=True)

@@ -186,13 +186,13 @@ class Executor:
 # -- built from a graph context --------------------------------------------------------------------------------
 
 def catalog_for(ctx: Context) -> Catalog:
-    """The action catalog for a run: `clients.extra["catalog"]` when given, else one over the Kubernetes client
-    (with `clients.extra["routing"]` as the routing adapter when given)."""
-    given = ctx.clients.extra.get("catalog")
+    """The action catalog for a run: `clients.catalog` when given, else one over the Kubernetes client
+    (with `clients.routing` as the routing adapter when given)."""
+    given = ctx.clients.catalog
     if isinstance(given, Catalog):
         return given
-    return build_catalog(ctx.clients.kubernetes, ctx.clients.extra.get("routing"))
+    return build_catalog(ctx.clients.kubernetes, ctx.clients.routing)
 
 
 def executor_for(ctx: Context) -> Executor:
-    return Executor(ctx.store, ctx.audit, catalog_for(ctx), ctx.clock, ctx.clients.extra.get("executor_hook"))
+    return Executor(ctx.store, ctx.audit, catalog_for(ctx), ctx.clock, ctx.clients.executor_hook)

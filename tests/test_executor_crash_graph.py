@@ -45,7 +45,7 @@ WORKER = textwrap.dedent("""
     def hook(step):
         if step == crash_at:
             os._exit(17)
-    clients = Clients(kubernetes=api_client(url), extra={"executor_hook": hook})
+    clients = Clients(kubernetes=api_client(url), executor_hook=hook)
     asyncio.run(Worker(settings, store, AuditLog(store), clients).run_until_idle())
 """)
 

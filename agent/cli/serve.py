@@ -47,7 +47,7 @@ def build_runtime(app: App, *, with_slack: bool) -> Runtime:
     settings = app.settings
     policy = load_policies(settings.policies_dir)  # ConfigError (file, line, field) stops start-up
     clients = build_clients(settings)
-    clients.extra["policy"] = policy
+    clients.policy = policy
     threading.Thread(target=index_runbooks, args=(app, clients), name="opsmedic-runbook-index", daemon=True).start()
     if settings.llm:
         from agent.reasoning.llm import build_chat_model

@@ -40,7 +40,7 @@ async def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     requester = state.incident.requester if state.incident else ctx.store.get_incident(ctx.incident_id).requester
     check = check_approval(
         approval, decision, requester=requester, decided_at=_decided_at(proposal, now), now=now, counted=counted,
-        bot_ids=ctx.clients.extra.get("bot_ids", ()), groups=ctx.clients.extra.get("approver_groups"),
+        bot_ids=ctx.clients.bot_ids, groups=ctx.clients.approver_groups,
     )
     record = {**approval.model_dump(mode="json"), "verdict": check.verdict, "reason": check.reason,
               "action": proposal.action, "target": proposal.target, "params": proposal.params}

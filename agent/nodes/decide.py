@@ -72,8 +72,8 @@ def _decide(ctx: Context, state: State, proposal: Proposal) -> tuple[Decision, P
 
 
 def _policy(ctx: Context) -> Policy:
-    """The policy loaded at start-up (`clients.extra["policy"]`), else the policies folder read now."""
-    given = ctx.clients.extra.get("policy")
+    """The policy loaded at start-up (`clients.policy`), else the policies folder read now."""
+    given = ctx.clients.policy
     return given if isinstance(given, Policy) else load_policies(ctx.settings.policies_dir)
 
 

@@ -80,8 +80,8 @@ class Slack:
         """Hook Slack into the graph's clients: the notifier, and the user groups and bot id the desk resolved
         (the approve node counts a group member, and never the bot, with the same facts as the buttons)."""
         clients.notifier = self.deps.notifier
-        clients.extra["approver_groups"] = self.deps.desk.group_members
-        clients.extra["bot_ids"] = self.deps.desk.bot_ids
+        clients.approver_groups = self.deps.desk.group_members
+        clients.bot_ids = self.deps.desk.bot_ids
 
 
 def slack_enabled(settings: Settings) -> bool:

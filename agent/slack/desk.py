@@ -59,10 +59,10 @@ class ApprovalDesk:
         self._locks: dict[str, asyncio.Lock] = {}
         self._bot: str | None = None
         self.bot_ids: list[str] = []
-        """The bot's own Slack user id once known (auth.test); shared with the graph as `clients.extra["bot_ids"]`."""
+        """The bot's own Slack user id once known (auth.test); shared with the graph as `clients.bot_ids`."""
         self.group_members: dict[str, list[str]] = {}
         """User groups resolved so far (group id → member ids); the graph's approve node reads the same dict
-        as `clients.extra["approver_groups"]`, so that it counts a group member the desk let through."""
+        as `clients.approver_groups`, so that it counts a group member the desk let through."""
 
     def token_for(self, incident_id: str) -> str:
         """The current approval round's button id for an incident ('' when none is open)."""
