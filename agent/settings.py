@@ -75,6 +75,10 @@ class Settings(BaseModel):
         description="Statuspage base URL per provider",
     )
     signal_catalog: Path | None = Field(None, description="YAML overriding the built-in signal catalog")
+    service_dependencies: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Static map caller -> callees, merged with the service graph learned from metrics",
+    )
 
     # reasoning
     llm: str = Field("", description="`provider:model` of a LangChain chat model; '' = offline reasoner only")
