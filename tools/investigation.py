@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlparse
 from agent.context import Context
 from agent.errors import ConfigError
 from agent.models import Evidence, Incident
-from tools import changes, cloudwatch, kubernetes, llm_signals, logs, prometheus, provider_status
+from tools import alert_window, changes, cloudwatch, kubernetes, llm_signals, logs, prometheus, provider_status
+from tools.alert_rules import find_rule
 from tools.catalog import Catalog, Scope, load_catalog, signal_set
 from tools.result import result
 
@@ -69,6 +70,15 @@ def _failing(tool: str, query: str, message: str) -> Probe:
     return Probe(tool, query, lambda: result(tool, "error", query, error=message))
 
 
+def _alert_window(prom: object, alertname: str, expr: str, onset: datetime, at: datetime,
+                  timeout_s: float) -> Evidence:
+    """The alert's condition over its window, sized by its rule's `for` and interval when Prometheus has it."""
+    rule = find_rule(prom, alertname, expr, timeout_s=timeout_s)
+    return alert_window.alert_window(prom, expr, onset, at, for_s=rule.for_s if rule else 0.0,
+                                     step_s=rule.interval_s if rule and rule.interval_s else
+                                     alert_window.DEFAULT_STEP_S, timeout_s=timeout_s)
+
+
 def plan(incident: Incident, ctx: Context) -> list[Probe]:
     settings, clients, at = ctx.settings, ctx.clients, ctx.instant
     timeout = settings.tool_timeout_s
@@ -78,11 +88,16 @@ def plan(incident: Incident, ctx: Context) -> list[Probe]:
     onset = onset_of(incident, at)
     probes: list[Probe] = []
 
+    exprs: dict[str, str] = {}  # alerts that share an expression get one probe
     for alert in incident.firing or incident.alerts:
         expr = alert_expression(alert.generator_url)
         if expr:
-            probes.append(Probe(prometheus.TOOL, expr, functools.partial(
-                prometheus.instant_query, clients.prometheus, expr, at, timeout_s=timeout)))
+            exprs.setdefault(expr, alert.labels.get("alertname", ""))
+    for expr, alertname in exprs.items():
+        probes.append(Probe(prometheus.TOOL, expr, functools.partial(
+            prometheus.instant_query, clients.prometheus, expr, at, timeout_s=timeout)))
+        probes.append(Probe(alert_window.TOOL, f"{alertname or 'alert'}: {expr}", functools.partial(
+            _alert_window, clients.prometheus, alertname, expr, onset, at, timeout)))
 
     try:
         catalog = _catalog(str(settings.signal_catalog) if settings.signal_catalog else None)

@@ -10,8 +10,12 @@ Two cascade rules then move symptoms to their cause:
 
 - **node cascade** — when a node is under pressure or its GPU fails (XID), infra trouble of workloads on it
   (restarts, evictions) is explained by the node: those hypotheses fold into the node's.
-- **provider cascade** — when a provider is failing, the latency and error symptoms of the services calling it
-  (findings of kind `symptom`) are explained by the provider and fold into its hypothesis.
+- **symptom cascade** — a symptom (a finding of kind `symptom`: the alert's own condition holding, a service's
+  own latency or errors) says that something is wrong, not what. When some hypothesis names a cause (any
+  domain but `none`, with support of at least CAUSE_MIN), hypotheses made only of symptoms are explained by the
+  strongest such cause and fold into it — a failing provider, a slow dependency, a bad prompt. With no cause,
+  the symptom stands alone: a weak hypothesis on the alerting service, which the verdict reports as
+  "symptom confirmed, cause not found".
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ def build(findings: list[Finding]) -> list[Candidate]:
         for (domain, cand_subject), cand in candidates.items():
             if domain == finding.domain and (not subject or subject == cand_subject):
                 cand.add(finding)
-    merged = _provider_cascade(_node_cascade(list(candidates.values())))
+    merged = _symptom_cascade(_node_cascade(list(candidates.values())))
     return sorted(merged, key=lambda c: c.score, reverse=True)
 
 
@@ -134,14 +138,22 @@ def _node_cascade(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _provider_cascade(candidates: list[Candidate]) -> list[Candidate]:
-    providers = [c for c in candidates if c.domain == "provider" and c.score > 0]
-    if not providers:
+CAUSE_MIN = 1.0
+"""Support a hypothesis needs before the symptoms fold into it: a hint (about 1) or more."""
+
+
+def _symptoms_only(cand: Candidate) -> bool:
+    return bool(cand.findings) and all(f.kind == "symptom" for f in cand.findings.values())
+
+
+def _symptom_cascade(candidates: list[Candidate]) -> list[Candidate]:
+    causes = [c for c in candidates if c.domain != "none" and not _symptoms_only(c) and c.score >= CAUSE_MIN]
+    if not causes:
         return candidates
-    top = max(providers, key=lambda c: c.score)
+    top = max(causes, key=lambda c: c.score)
     kept = []
     for cand in candidates:
-        if cand.domain != "provider" and cand.findings and all(f.kind == "symptom" for f in cand.findings.values()):
+        if cand is not top and _symptoms_only(cand):
             _fold(top, cand)
         else:
             kept.append(cand)

@@ -44,10 +44,19 @@ NOT_ABNORMAL = {"recent_change"}
 """Findings that are not abnormal in themselves: a change is only a suspect until a symptom shows."""
 
 
+CLEARING = {"alert_resolved", "alert_condition_clear", "alert_chronic", "rollout_healthy"}
+"""Rules whose findings are positive evidence that the alert does not reflect a current fault."""
+
+
 def nothing_abnormal(situation: Situation, found: list[Finding]) -> list[Finding]:
-    """The meta-rule `nothing_abnormal`: the signal tools answered (at least two, none failed) and no rule found
-    a fault of weight SIGNIFICANT or more (changes do not count) — the evidence itself shows no fault
-    (none +QUIET_WEIGHT)."""
+    """The meta-rule `nothing_abnormal`: the alert itself cleared (resolved, its condition no longer holds, it
+    is the usual state, or a planned rollout went fine), the signal tools answered (at least two, none failed)
+    and no rule found a fault of weight SIGNIFICANT or more (changes do not count) — the evidence shows no fault
+    (none +QUIET_WEIGHT). Quiet tools alone are not enough: a firing alert is evidence until it clears."""
+    if not any(f.rule in CLEARING and f.domain == "none" and f.weight > 0 for f in found):
+        return []
+    if any(f.rule == "alert_holds" for f in found):
+        return []
     answered = [e for e in situation.evidence if e.tool in SIGNAL_TOOLS]
     if len(answered) < 2 or any(e.status == "error" for e in answered):
         return []
@@ -110,9 +119,11 @@ class OfflineReasoner:
         ranked = [hypotheses.to_hypothesis(c) for c in candidates[:MAX_HYPOTHESES]]
         if not verdict.conclusive:
             runner = candidates[1] if len(candidates) > 1 else None
+            confirmed = any(f.rule == "alert_holds" for f in findings)
+            head = "Inconclusive: symptom confirmed, cause not found" if confirmed else "Inconclusive"
             diagnosis = Diagnosis(
                 status="inconclusive", confidence=round(shares[verdict.leader], 3), hypotheses=ranked,
-                summary=f"Inconclusive: {verdict.why}. Leading: {ranked[0].cause}"
+                summary=f"{head}: {verdict.why}. Leading: {ranked[0].cause}"
                 + (f"; runner-up: {hypotheses.to_hypothesis(runner).cause}" if runner else ""),
             )
             return Reasoning(diagnosis, findings=findings)

@@ -12,6 +12,7 @@ scrape targets. Every sample must lie in the past.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -99,9 +100,11 @@ class PrometheusServer:
     """The `prometheus` binary serving `samples` from blocks under `workdir` (created if needed)."""
 
     def __init__(self, samples: Iterable[Sample], workdir: Path | str, *, now: float | None = None,
-                 max_block_duration: str | None = None) -> None:
+                 max_block_duration: str | None = None, rules: str = "") -> None:
         """`max_block_duration` is promtool's flag (e.g. "336h"); by default one block spans all the samples,
-        which loads days of samples in a second where promtool's default 2-hour blocks take tens of seconds."""
+        which loads days of samples in a second where promtool's default 2-hour blocks take tens of seconds.
+        `rules` is a Prometheus rule file (YAML text) to load, so that `/api/v1/rules` knows the alerts."""
+        self._rules = rules
         self._samples = list(samples)
         self._max_block = max_block_duration
         self._workdir = Path(workdir)
@@ -139,7 +142,11 @@ class PrometheusServer:
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise ConfigError(f"promtool could not load the samples: {(done.stderr or done.stdout)[-800:]}")
-        (self._workdir / "prometheus.yml").write_text(CONFIG)
+        config = CONFIG
+        if self._rules:
+            (self._workdir / "rules.yml").write_text(self._rules)
+            config += f"rule_files: [{json.dumps(str(self._workdir / 'rules.yml'))}]\n"
+        (self._workdir / "prometheus.yml").write_text(config)
         port = free_port()
         self._log = (self._workdir / "prometheus.log").open("wb")
         self._process = subprocess.Popen(

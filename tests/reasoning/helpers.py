@@ -32,3 +32,9 @@ def evidence(tool: str, data: Any, status: str = "ok", eid: str = "") -> Evidenc
 def situation(labels: dict[str, str], evidence_list: list[Evidence] | None = None,
               changes: list[ChangeEvent] | None = None, **kw: Any) -> Situation:
     return Situation(incident(labels, **kw), evidence_list or [], changes or [], INSTANT)
+
+
+def alert_condition(holds: bool, *, baseline_share: float = 0.0, eid: str = "ev-alert") -> Evidence:
+    """The alert_window evidence: the alert's own condition holding at the instant, or cleared."""
+    data = {"holds_now": holds, "held_in_for": holds, "baseline_share": baseline_share}
+    return evidence("alert_window", data, status="ok" if holds else "no_data", eid=eid)

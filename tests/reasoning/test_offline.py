@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.reasoning.offline import OfflineReasoner
-from tests.reasoning.helpers import change, evidence, situation
+from tests.reasoning.helpers import alert_condition, change, evidence, situation
 
 CHAT = {"alertname": "LLMLatencyHigh", "service": "chat", "namespace": "prod", "severity": "critical"}
 
@@ -164,11 +164,38 @@ def test_rate_limit_errors_in_the_logs_point_at_the_provider_the_service_calls()
     assert "ev-logs" in d.hypotheses[0].evidence_for and "ev-calls" in d.hypotheses[0].evidence_for
 
 
-def test_signal_tools_that_answered_with_nothing_abnormal_mean_no_fault() -> None:
-    calm = {"signals": [{"signal": "llm_requests_total", "series": [
-        {"labels": {"provider": "openai", "status": "ok"}, "value": 12.0, "baseline": 11.5}]}]}
-    s = situation(CHAT, [evidence("llm_signals", calm, eid="ev-llm"),
+CALM = {"signals": [{"signal": "llm_requests_total", "series": [
+    {"labels": {"provider": "openai", "status": "ok"}, "value": 12.0, "baseline": 11.5}]}]}
+
+
+def test_a_cleared_condition_with_nothing_abnormal_means_no_fault() -> None:
+    s = situation(CHAT, [evidence("llm_signals", CALM, eid="ev-llm"),
+                         evidence("infra_signals", {"signals": []}, status="no_data", eid="ev-infra"),
+                         alert_condition(False)])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "diagnosed" and d.domain == "none"
+
+
+def test_quiet_signal_tools_alone_are_not_health() -> None:
+    s = situation(CHAT, [evidence("llm_signals", CALM, eid="ev-llm"),
                          evidence("infra_signals", {"signals": []}, status="no_data", eid="ev-infra")])
+    assert OfflineReasoner(BOOKS).reason(s).diagnosis.status == "inconclusive"
+
+
+def test_an_alert_that_still_holds_never_becomes_none_and_says_the_cause_is_not_found() -> None:
+    s = situation(CHAT, [evidence("llm_signals", CALM, eid="ev-llm"),
+                         evidence("infra_signals", {"signals": []}, status="no_data", eid="ev-infra"),
+                         alert_condition(True)])
+    d = OfflineReasoner(BOOKS).reason(s).diagnosis
+    assert d.status == "inconclusive"
+    assert "symptom confirmed, cause not found" in d.summary
+    assert all(h.domain != "none" or h.score == 0 for h in d.hypotheses)
+
+
+def test_an_alert_whose_condition_is_the_usual_state_is_no_fault() -> None:
+    s = situation(CHAT, [evidence("llm_signals", CALM, eid="ev-llm"),
+                         evidence("infra_signals", {"signals": []}, status="no_data", eid="ev-infra"),
+                         alert_condition(True, baseline_share=0.9)])
     d = OfflineReasoner(BOOKS).reason(s).diagnosis
     assert d.status == "diagnosed" and d.domain == "none"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.reasoning.offline import OfflineReasoner
-from tests.reasoning.helpers import change, evidence, situation
+from tests.reasoning.helpers import alert_condition, change, evidence, situation
 from tests.reasoning.test_offline import BOOKS
 
 
@@ -72,6 +72,6 @@ def test_a_minor_status_incident_on_parts_we_do_not_call_is_not_an_outage() -> N
         {"name": "Image generation", "status": "degraded_performance"}]}
     sit = situation({"alertname": "ProviderStatusDegraded", "provider": "openai"}, [
         evidence("provider_status", page), evidence("gateway", {"signals": []}, status="no_data"),
-        evidence("infra_signals", {"signals": []}, status="no_data")])
+        evidence("infra_signals", {"signals": []}, status="no_data"), alert_condition(False)])
     d = OfflineReasoner(BOOKS).reason(sit).diagnosis
     assert d.status == "diagnosed" and d.domain == "none"
