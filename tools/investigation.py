@@ -21,7 +21,17 @@ from urllib.parse import parse_qs, urlparse
 from agent.context import Context
 from agent.errors import ConfigError
 from agent.models import Evidence, Incident
-from tools import alert_window, changes, cloudwatch, kubernetes, llm_signals, logs, prometheus, provider_status
+from tools import (
+    alert_window,
+    changes,
+    cloudwatch,
+    dependencies,
+    kubernetes,
+    llm_signals,
+    logs,
+    prometheus,
+    provider_status,
+)
 from tools.alert_rules import find_rule
 from tools.catalog import Catalog, Scope, load_catalog, signal_set
 from tools.result import result
@@ -120,6 +130,10 @@ def plan(incident: Incident, ctx: Context) -> list[Probe]:
         probes.append(Probe(provider_status.GATEWAY_TOOL, "gateway signals", functools.partial(
             provider_status.gateway, clients.prometheus, catalog, at, onset, service=service, namespace=namespace,
             timeout_s=timeout)))
+        if service:
+            probes.append(Probe(dependencies.TOOL, f"dependencies of {namespace}/{service}", functools.partial(
+                dependencies.dependencies, clients.prometheus, service, namespace, onset, at,
+                static=settings.service_dependencies, timeout_s=timeout)))
         probes.append(Probe(changes.TOOL, f"changes of {namespace}/{service}", functools.partial(
             changes.changes, ctx.store, clients.prometheus, clients.kubernetes, catalog, service, namespace, labels,
             at, timeout_s=timeout)))

@@ -45,6 +45,8 @@ KIND_PHRASES: dict[tuple[str, str], str] = {
     ("infra", "gpu_memory"): "GPU memory exhausted on a model server, CUDA out of memory",
     ("infra", "kv_cache_saturation"): "model server saturated, vLLM queue backlog, KV cache full",
     ("infra", "queue_saturation"): "model server saturated, vLLM queue backlog, KV cache full",
+    ("infra", "dependency_slow"): "a service is slow because a service it calls is slow",
+    ("infra", "dependency_failing"): "a service fails because a service it calls returns errors",
     ("provider", "provider_outage"): "LLM provider outage, errors or unavailable",
     ("provider", "provider_errors"): "LLM provider outage, errors or unavailable",
     ("provider", "rate_limit"): "the LLM provider is rate limiting the service, HTTP 429",

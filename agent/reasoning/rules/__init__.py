@@ -8,11 +8,15 @@ evidence, 3 for evidence that on its own settles a domain. `opsmedic` documents 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 
 from agent.reasoning.findings import Finding, Situation
 
 Rule = Callable[[Situation], Iterable[Finding]]
+
+MODULES = ("changes", "graph", "infra", "kube", "llm", "provider", "quiet", "runbook", "signatures")
+"""The rule modules, imported by `load`."""
 
 RULES: dict[str, Rule] = {}
 
@@ -29,6 +33,7 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 def load() -> dict[str, Rule]:
     """Every rule, once the rule modules are imported."""
-    from agent.reasoning.rules import changes, infra, kube, llm, provider, quiet, runbook, signatures  # noqa: F401
+    for module in MODULES:
+        importlib.import_module(f"agent.reasoning.rules.{module}")
 
     return dict(RULES)
