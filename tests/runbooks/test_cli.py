@@ -31,14 +31,14 @@ def test_check_lists_every_runbook_and_the_count_per_domain(capsys: pytest.Captu
     code, out, _ = run(capsys, "--config", config(tmp_path, tmp_path), "runbooks", "check")
     assert code == 0
     assert "ok  prompt-output-format-broken" in out
-    assert "29 runbooks valid (infra 9, model 7, prompt 7, provider 6)" in out
+    assert "30 runbooks valid (infra 10, model 7, prompt 7, provider 6)" in out
 
 
 def test_index_reports_unchanged_runbooks_of_an_existing_index(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path, index: RunbookIndex) -> None:
     code, out, _ = run(capsys, "--config", config(tmp_path, data_dir), "runbooks", "index")
     assert code == 0
-    assert f"runbook index at {data_dir / 'chroma'}: 0 added, 0 updated, 0 removed, 29 unchanged" in out
+    assert f"runbook index at {data_dir / 'chroma'}: 0 added, 0 updated, 0 removed, 30 unchanged" in out
 
 
 def test_index_adds_new_runbooks_and_says_which(capsys: pytest.CaptureFixture[str], tmp_path: Path,
