@@ -42,8 +42,16 @@ STALENESS = timedelta(minutes=5)
 """Prometheus still answers a series' last sample for 5 minutes: a scenario's samples stay visible that long."""
 
 
+DAY = timedelta(days=1)
+
+
 def slots(scenarios: Sequence[Scenario], now: datetime, guard: timedelta = DEFAULT_GUARD) -> list[datetime]:
-    """One instant per scenario, newest first, `span + guard` apart, all within CloudWatch's 14 days."""
+    """One instant per scenario, newest first, `span + guard` apart, all within CloudWatch's 14 days.
+
+    Where the 14 days allow it, no scenario sits a day before another: the anomaly tool compares a window with
+    the same time a day earlier, and scenarios share service names, so a neighbour there would pass for the
+    service's own yesterday. Suites too large for that are packed back to back as before (their scenarios
+    then must not rely on the day before)."""
     span = max((-s.earliest() for s in scenarios), default=timedelta())
     width = span + guard + STALENESS
     newest = now.replace(second=0, microsecond=0) - NEWEST_OFFSET
@@ -52,6 +60,15 @@ def slots(scenarios: Sequence[Scenario], now: datetime, guard: timedelta = DEFAU
             f"{len(scenarios)} scenarios of up to {span} each need {width * len(scenarios)} of time slots, more "
             f"than the {MAX_SPREAD} that fit in CloudWatch's 14 days: shorten the scenarios' metrics windows "
             "or run them in parts (--only)")
+    apart: list[datetime] = []
+    k = 0
+    while len(apart) < len(scenarios) and k * width <= MAX_SPREAD:
+        at = newest - k * width
+        if all(abs(abs(other - at) - DAY) >= width for other in apart):
+            apart.append(at)
+        k += 1
+    if len(apart) == len(scenarios):
+        return apart
     return [newest - i * width for i in range(len(scenarios))]
 
 

@@ -123,6 +123,16 @@ def test_time_slots_do_not_overlap_and_stay_within_fourteen_days() -> None:
     assert now - min(instants) < timedelta(days=14) - max(-s.earliest() for s in scenarios)
 
 
+def test_a_small_suite_never_puts_a_scenario_a_day_before_another() -> None:
+    scenarios = [s for _, s in load_scenarios(SCENARIOS)][:20]
+    now = datetime.fromisoformat("2026-11-23T10:00:00+00:00")
+    instants = slots(scenarios, now)
+    width = max(-s.earliest() for s in scenarios) + timedelta(hours=1)
+    # the anomaly tool's "same time a day earlier" must find nothing of another scenario
+    assert all(abs(abs(a - b) - timedelta(days=1)) >= width for a in instants for b in instants if a != b)
+    assert len(set(instants)) == 20
+
+
 def test_the_webhook_body_is_filled_like_alertmanagers() -> None:
     (_, scenario), = load_scenarios(SCENARIOS, only="anthropic-outage-two-services")
     body = webhook_body(place(scenario, datetime.fromisoformat("2026-11-20T00:00:00+00:00")))

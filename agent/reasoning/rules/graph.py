@@ -9,8 +9,8 @@ latency and error ratio scored against its own baseline.
 | dependency_cause | a dependency's same signal rose no later than the symptom, along anomalous callers | infra +2.5 |
 
 The walk: from the alerting service, for the signal that rose on it, follow callees whose same signal also rose
-(a new, non-chronic, upward anomaly) and began no later than the symptom (one sample of slack: both are read
-through the same rate window). The deepest such service along a chain of anomalous callers is the cause — the
+(a new, non-chronic, upward anomaly) and began no later than the symptom (within one rate window: both are read
+through a `[5m]` rate). The deepest such service along a chain of anomalous callers is the cause — the
 service whose own change began first and explains what its callers show. Among several at the same depth the
 earliest onset wins, then the strongest score. Its hypothesis competes with the others like any; the alerting
 service's own symptom folds into it (the symptom cascade). When the anomaly is already over by the instant,
@@ -29,8 +29,9 @@ from tools.dependencies import TOOL
 
 SIGNALS = {"latency": "dependency_slow", "errors": "dependency_failing"}
 WHAT = {"latency": "latency", "errors": "error ratio"}
-SLACK_S = 60.0
-"""A dependency's onset may trail the symptom's by one sample: both come through the same rate window."""
+SLACK_S = 300.0
+"""A dependency's onset may trail the symptom's by up to one rate window (5 minutes): both are read through a
+`[5m]` rate, and where a series crosses the anomaly threshold inside that window depends on its own spread."""
 
 
 def _rising(score: Any) -> bool:
