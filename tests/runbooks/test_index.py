@@ -132,3 +132,15 @@ def test_a_repeated_query_is_embedded_once(tmp_path: Path, few_runbooks: Path, b
     second = index.search("calls to the provider fail with 503", k=2)
     assert embedder.texts == ["calls to the provider fail with 503"]
     assert [h.id for h in first] == [h.id for h in second] and first[0].id == "provider-outage"
+
+
+def test_a_model_that_cannot_be_downloaded_is_one_clear_error(tmp_path, closed_port_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
+
+    from agent.errors import ConfigError
+    from tools.runbooks.chroma import embedding_function
+
+    monkeypatch.setattr(ONNXMiniLM_L6_V2, "DOWNLOAD_PATH", tmp_path / "no-model")
+    monkeypatch.setattr(ONNXMiniLM_L6_V2, "MODEL_DOWNLOAD_URL", f"{closed_port_url}/onnx.tar.gz")
+    with pytest.raises(ConfigError, match="set embedding_model_dir"):
+        embedding_function(None)

@@ -33,6 +33,14 @@ def embedding_function(model_dir: Path | None = None) -> Any:
     function = ONNXMiniLM_L6_V2()
     if model_dir is not None:
         function.DOWNLOAD_PATH = Path(model_dir)
+        return function
+    try:  # fetch it now, where a failure can be said in one line, rather than inside the first search
+        function._download_model_if_not_exists()
+    except Exception as exc:
+        raise ConfigError(
+            f"Chroma could not download its embedding model ({type(exc).__name__}: {str(exc)[:160]}); without "
+            "internet, set embedding_model_dir (OPSMEDIC_EMBEDDING_MODEL_DIR) to a local copy of "
+            "all-MiniLM-L6-v2, the folder that holds onnx/") from exc
     return function
 
 
