@@ -30,6 +30,7 @@ from stories_app import (  # noqa: E402
     prompt_tokens,
     provider_fault,
 )
+from stories_deps import dependency_stories  # noqa: E402
 from stories_infra import crashloop, model_server, no_fault, node_problem, stuck_pod, throttling  # noqa: E402
 
 OUT = Path(__file__).parent / "scenarios"
@@ -285,7 +286,7 @@ _Dumper.add_representer(str, _str)
 
 def main() -> int:
     stories = {"prompt": prompt_stories(), "model": model_stories(), "provider": provider_stories(),
-               "infra": infra_stories(), "none": none_stories()}
+               "infra": infra_stories(), "none": none_stories(), "dependencies": dependency_stories()}
     if OUT.exists():
         shutil.rmtree(OUT)
     ids: set[str] = set()

@@ -143,7 +143,11 @@ CAUSE_MIN = 1.0
 
 
 def _symptoms_only(cand: Candidate) -> bool:
-    return bool(cand.findings) and all(f.kind == "symptom" for f in cand.findings.values())
+    """Made of symptoms, plus at most runbook checks: those only corroborate (they never raise a hypothesis
+    alone), so a runbook signal on the alerting service restates its symptom rather than naming a cause."""
+    found = cand.findings.values()
+    return any(f.kind == "symptom" for f in found) and all(
+        f.kind == "symptom" or f.rule == "runbook_signals" for f in found)
 
 
 def _symptom_cascade(candidates: list[Candidate]) -> list[Candidate]:
