@@ -8,6 +8,9 @@ Pure functions; the `approve` node feeds them the approval, the decision and the
   they count; each person counts once (the two-person rule needs two different people).
 - Any rejection from a person who could approve stops the change.
 - An approval is refused when the target changed since the preview (generation, image or replica count).
+- One round is completed only over channels at least as strong as the one its first approval came by: Slack
+  (the identity Slack asserts, signed) over HTTP (a personal token) over the CLI (a name typed with `--as`). A
+  rejection counts from any channel: stopping a change is always allowed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,18 @@ class ApprovalCheck:
     reason: str
 
 
+CHANNEL_STRENGTH = {"slack": 3, "http": 2, "cli": 1}
+"""How strongly each channel establishes who approved (see the module docstring)."""
+
+
+def channel(actor: str) -> str:
+    """The channel an approval came by: `http:carol` → http, `cli:alice` → cli, `U012ABC` → slack."""
+    prefix, sep, _ = actor.partition(":")
+    if not sep:
+        return "slack"
+    return prefix if prefix in CHANNEL_STRENGTH else "other"
+
+
 def identity(actor: str) -> str:
     """The person behind an actor string: `cli:alice` → `alice`, `U012ABC` → `U012ABC`."""
     return actor.rsplit(":", 1)[-1].strip()
@@ -43,6 +58,7 @@ def check_approval(
     counted: Iterable[Approval] = (), bot_ids: Iterable[str] = (), groups: Mapping[str, Iterable[str]] | None = None,
 ) -> ApprovalCheck:
     """Whether one approval (or rejection) counts towards `decision`, and why not when it does not."""
+    counted = list(counted)
     deadline = expires_at(decided_at, decision)
     if deadline is not None and now > deadline:
         return ApprovalCheck("expired", f"the approval window closed at {deadline.isoformat()} "
@@ -60,11 +76,19 @@ def check_approval(
                                                                             if approval.comment else ""))
     if who in {identity(a.actor) for a in counted}:
         return ApprovalCheck("ignored", f"{approval.actor} has already approved; another person must")
+    first = next(iter(counted), None)
+    if first is not None and _strength(approval.actor) < _strength(first.actor):
+        return ApprovalCheck("ignored", f"this round began with an approval over {channel(first.actor)}; one over "
+                                        f"{channel(approval.actor)} is weaker and cannot complete it")
     return ApprovalCheck("counted", f"approved by {approval.actor}")
 
 
 def enough(counted: Iterable[Approval], decision: Decision) -> bool:
     return len({identity(a.actor) for a in counted if a.approved}) >= max(1, decision.min_approvals)
+
+
+def _strength(actor: str) -> int:
+    return CHANNEL_STRENGTH.get(channel(actor), 0)
 
 
 def _eligible(who: str, approvers: Iterable[str], groups: Mapping[str, Iterable[str]]) -> bool:

@@ -8,16 +8,20 @@ with a JSON body naming the problem (and an audit record), never a 5xx; a store 
     POST /changes                 one change event or a list of them
     GET  /incidents               open and recent incidents
     GET  /incidents/{id}          one incident
-    POST /incidents/{id}/approve  {"actor": "...", "comment": "..."}
-    POST /incidents/{id}/reject   {"actor": "...", "comment": "..."}
+    POST /incidents/{id}/approve  {"comment": "..."}, as the person whose token it is
+    POST /incidents/{id}/reject   {"comment": "..."}, as the person whose token it is
     GET  /healthz, /readyz, /metrics
+
+Who may call what (README, "Security model"): deliveries need `webhook_token` when it is set; `/changes` its
+own `changes_token` or an HMAC signature (`changes_hmac_secret`), else the webhook token; reads either the
+webhook token or a personal token; approvals only a personal token (`api_tokens`), and they are off when no
+personal token is configured. The person comes from the token, never from the body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -32,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from agent import metrics
 from agent.audit import AuditLog
+from agent.credentials import SIGNATURE_HEADER, bearer, person_for, same_secret, signature_ok
 from agent.errors import InvalidRequest, NotFound, StoreUnavailable
 from agent.models import Approval
 from agent.runner import Worker, submit_approval
@@ -49,8 +54,14 @@ class _TooLarge(Exception):
 
 
 class ApprovalBody(BaseModel):
-    actor: str = Field(min_length=1)
-    comment: str = ""
+    actor: str = ""
+    """Optional; when given it must be the token's own person (identity comes from the credential)."""
+    comment: str = Field("", max_length=2000)
+
+
+APPROVALS_OFF = ("HTTP approvals are off: no personal credential is configured. Give each approver a token "
+                 "of their own with `opsmedic token new PERSON` and add the printed line to `api_tokens`; "
+                 "Slack buttons and `opsmedic approve` work meanwhile")
 
 
 class Api:
@@ -82,12 +93,28 @@ class Api:
         return b"".join(chunks)
 
     def _authorized(self, request: Request) -> bool:
+        """Deliveries and reads: the webhook token when one is set (reads also take a personal token)."""
         token = self.settings.webhook_token
         if token is None:
             return True
-        given = request.headers.get("authorization", "")
-        expected = f"Bearer {token.get_secret_value()}"
-        return hmac.compare_digest(given.encode(), expected.encode())
+        given = bearer(request.headers.get("authorization", ""))
+        return same_secret(given, token.get_secret_value())
+
+    def _may_read(self, request: Request) -> bool:
+        given = bearer(request.headers.get("authorization", ""))
+        return self._authorized(request) or person_for(given, self.settings.api_tokens) is not None
+
+    def _changes_authorized(self, request: Request, body: bytes) -> bool:
+        """`/changes`: its HMAC signature or its own token when either is configured, else the webhook's."""
+        hmac_secret, token = self.settings.changes_hmac_secret, self.settings.changes_token
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if hmac_secret is not None and signature:
+            return signature_ok(body, signature, hmac_secret.get_secret_value())
+        if token is not None:
+            return same_secret(bearer(request.headers.get("authorization", "")), token.get_secret_value())
+        if hmac_secret is not None:
+            return False
+        return self._authorized(request)
 
     async def _reject(self, request: Request, endpoint: str, status: int, reason: str) -> JSONResponse:
         metrics.INTAKE.labels(endpoint=endpoint, outcome=str(status)).inc()
@@ -101,16 +128,24 @@ class Api:
             log.warning("could not audit a rejected %s request (%s): store unavailable", endpoint, reason)
         return JSONResponse({"error": reason}, status_code=status)
 
-    async def _guard(self, request: Request, endpoint: str) -> bytes | JSONResponse:
-        """Auth and size checks shared by every write endpoint: the body, or the error response."""
-        if not self._authorized(request):
+    async def _guard(
+        self, request: Request, endpoint: str, authorized: Callable[[Request, bytes], bool] | None = None
+    ) -> bytes | JSONResponse:
+        """Size and auth checks shared by every write endpoint: the body, or the error response.
+
+        `authorized` sees the body too (a signature covers it); by default the webhook token is checked."""
+        check = authorized or (lambda req, _body: self._authorized(req))
+        if authorized is None and not check(request, b""):
             return await self._reject(request, endpoint, 401, "missing or wrong bearer token")
         try:
-            return await self._body(request)
+            body = await self._body(request)
         except _TooLarge:
             return await self._reject(
                 request, endpoint, 413, f"body larger than {self.settings.max_body_bytes} bytes"
             )
+        if authorized is not None and not check(request, body):
+            return await self._reject(request, endpoint, 401, "missing or wrong token or signature")
+        return body
 
     def _unavailable(self, endpoint: str, exc: StoreUnavailable) -> JSONResponse:
         metrics.INTAKE.labels(endpoint=endpoint, outcome="503").inc()
@@ -151,7 +186,7 @@ class Api:
 
     async def changes(self, request: Request) -> Response:
         endpoint = "changes"
-        body = await self._guard(request, endpoint)
+        body = await self._guard(request, endpoint, self._changes_authorized)
         if isinstance(body, Response):
             return body
         try:
@@ -169,14 +204,14 @@ class Api:
         return JSONResponse({"ids": ids}, status_code=202)
 
     async def list_incidents(self, request: Request) -> Response:
-        if not self._authorized(request):
+        if not self._may_read(request):
             return await self._reject(request, "incidents", 401, "missing or wrong bearer token")
         status = request.query_params.get("status")
         incidents = await asyncio.to_thread(self.store.list_incidents, status=status)
         return JSONResponse([_summary(i) for i in incidents])
 
     async def show_incident(self, request: Request) -> Response:
-        if not self._authorized(request):
+        if not self._may_read(request):
             return await self._reject(request, "incidents", 401, "missing or wrong bearer token")
         try:
             incident = await asyncio.to_thread(self.store.get_incident, request.path_params["incident_id"])
@@ -192,15 +227,23 @@ class Api:
 
     async def _answer(self, request: Request, *, approved: bool) -> Response:
         endpoint = "approve" if approved else "reject"
-        body = await self._guard(request, endpoint)
+        if not self.settings.api_tokens:
+            return await self._reject(request, endpoint, 403, APPROVALS_OFF)
+        person = person_for(bearer(request.headers.get("authorization", "")), self.settings.api_tokens)
+        if person is None:
+            return await self._reject(request, endpoint, 401, "an approval needs a personal token listed in "
+                                                              "api_tokens (the webhook token is not one)")
+        body = await self._guard(request, endpoint, lambda _req, _body: True)
         if isinstance(body, Response):
             return body
         try:
-            answer: ApprovalBody = parse_body(body, ApprovalBody)
+            answer: ApprovalBody = parse_body(body or b"{}", ApprovalBody)
         except InvalidRequest as exc:
             return await self._reject(request, endpoint, 400, str(exc))
-        approval = Approval(approved=approved, actor=f"http:{answer.actor}", at=self.clock(),
-                            comment=answer.comment)
+        if answer.actor and answer.actor not in (person, f"http:{person}"):
+            return await self._reject(request, endpoint, 403, f"this token belongs to {person}, not "
+                                                              f"{answer.actor}: the person comes from the token")
+        approval = Approval(approved=approved, actor=f"http:{person}", at=self.clock(), comment=answer.comment)
         incident_id = request.path_params["incident_id"]
         try:
             job = await asyncio.to_thread(submit_approval, self.store, incident_id, approval)

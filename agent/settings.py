@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agent.errors import ConfigError
 
@@ -50,7 +50,18 @@ class Settings(BaseModel):
     # the HTTP server
     host: str = Field("127.0.0.1", description="Address the HTTP server listens on")
     port: int = Field(8080, ge=0, le=65535, description="Port the HTTP server listens on")
-    webhook_token: SecretStr | None = Field(None, description="Bearer token required on webhook and API calls")
+    webhook_token: SecretStr | None = Field(
+        None, description="Bearer token required on the webhook, `/changes` (unless it has its own) and reads"
+    )
+    changes_token: SecretStr | None = Field(None, description="Bearer token of `/changes` ('' = webhook_token)")
+    changes_hmac_secret: SecretStr | None = Field(
+        None, description="Secret of the `X-Opsmedic-Signature-256` HMAC that `/changes` accepts instead of a token"
+    )
+    api_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Personal HTTP credentials: sha256 of a token -> the person (Slack user id); '' = HTTP "
+        "approvals off (`opsmedic token new PERSON` makes one)",
+    )
     max_body_bytes: int = Field(1_048_576, gt=0, description="Largest request body accepted (413 above)")
     store_busy_timeout_s: float = Field(2.0, gt=0, description="How long a write waits for a locked store")
 
@@ -104,6 +115,27 @@ class Settings(BaseModel):
         "all match the incident's labels names its channel; none matching = slack_channel",
     )
 
+    @field_validator("api_tokens")
+    @classmethod
+    def _token_hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        for digest, person in value.items():
+            if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+                raise ValueError(f"{digest[:12]!r}…: keys are the sha256 (64 hex digits) of a token, never the "
+                                 "token itself (`opsmedic token new PERSON` prints both)")
+            if not person.strip():
+                raise ValueError(f"{digest[:12]}…: the person is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_token_is_not_personal(self) -> Settings:
+        from agent.credentials import token_hash
+
+        shared = [t.get_secret_value() for t in (self.webhook_token, self.changes_token) if t is not None]
+        if any(token_hash(t) in {d.lower() for d in self.api_tokens} for t in shared):
+            raise ValueError("api_tokens lists the webhook's or /changes' token: a shared delivery token is never "
+                             "an approval credential; give each person a token of their own")
+        return self
+
     @property
     def sqlite_path(self) -> Path:
         if self.database_url.startswith("sqlite:///"):
@@ -123,7 +155,8 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """The secret values configured, so that the audit log can redact them verbatim."""
-        values = [self.webhook_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values = [self.webhook_token, self.changes_token, self.changes_hmac_secret, self.slack_bot_token,
+                  self.slack_signing_secret, self.slack_app_token]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 

@@ -17,6 +17,7 @@ COMMANDS = [
     "agent.cli.audit",
     "agent.cli.config",
     "agent.cli.control",
+    "agent.cli.token",
     "agent.cli.runbooks",
     "agent.cli.eval",
 ]

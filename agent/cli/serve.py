@@ -96,6 +96,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or app.settings.host
     port = args.port if args.port is not None else app.settings.port
     runtime = build_runtime(app, with_slack=True)
+    for warning in open_doors(app.settings):
+        log.warning("SECURITY: %s", warning)
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if not app.settings.api_tokens:
+        log.info("api_tokens is empty: HTTP approvals are off (Slack buttons and `opsmedic approve` still work)")
     worker = None if args.no_worker else Worker(app.settings, app.store, app.audit, runtime.clients)
     asgi = create_app(app.settings, app.store, app.audit, worker=worker, extra_routes=slack_routes(runtime.slack),
                       background=running(runtime.slack))
@@ -109,6 +114,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
     return 0
+
+
+def open_doors(settings: Any) -> list[str]:
+    """What anyone who can reach the port may do, said loudly at start-up."""
+    doors = []
+    if settings.webhook_token is None:
+        doors.append("webhook_token is not set: anyone who can reach the port can post alerts and read incidents")
+    if settings.webhook_token is None and settings.changes_token is None and settings.changes_hmac_secret is None:
+        doors.append("/changes has no token (changes_token, changes_hmac_secret or webhook_token): anyone who can "
+                     "reach the port can post change events, which steer the diagnosis")
+    return doors
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

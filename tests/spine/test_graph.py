@@ -148,18 +148,19 @@ def test_approving_an_unknown_incident_is_a_clear_error(config_file: str, capsys
     assert "no incident 'inc-nope'" in capsys.readouterr().err
 
 
-async def test_an_approval_through_the_http_api_resumes_the_graph(worker: Worker, store, audit, settings) -> None:
+async def test_an_approval_through_the_http_api_resumes_the_graph(worker: Worker, store, audit, tmp_path) -> None:
     import httpx
 
+    from agent.credentials import token_hash
     from agent.server import create_app
     from tests.spine.conftest import ServerThread
 
     incident_id = await pause_with_change_proposed(worker, store)
+    settings = load_settings(env={}, data_dir=tmp_path / "data", api_tokens={token_hash("carol-token"): "carol"})
+    carol = {"Authorization": "Bearer carol-token"}
     with ServerThread(create_app(settings, store, audit)) as server:
-        empty = httpx.post(f"{server.url}/incidents/{incident_id}/approve", json={})
-        unknown = httpx.post(f"{server.url}/incidents/inc-nope/approve", json={"actor": "carol"})
-        queued = httpx.post(f"{server.url}/incidents/{incident_id}/approve", json={"actor": "carol"})
-    assert empty.status_code == 400 and "actor" in empty.json()["error"]
+        unknown = httpx.post(f"{server.url}/incidents/inc-nope/approve", json={}, headers=carol)
+        queued = httpx.post(f"{server.url}/incidents/{incident_id}/approve", json={"comment": "ok"}, headers=carol)
     assert unknown.status_code == 404
     assert queued.status_code == 202
     await worker.run_until_idle()
