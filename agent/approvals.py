@@ -69,7 +69,7 @@ def check_approval(
         return ApprovalCheck("ignored", f"{approval.actor} is the bot; the bot never approves its own proposals")
     if requester and who == identity(requester):
         return ApprovalCheck("ignored", f"{approval.actor} requested this change and cannot approve it")
-    if decision.approvers and not _eligible(who, decision.approvers, groups or {}):
+    if decision.approvers and not eligible(who, decision.approvers, groups or {}):
         return ApprovalCheck("ignored", f"{approval.actor} is not among the approvers {decision.approvers}")
     if not approval.approved:
         return ApprovalCheck("rejected", f"rejected by {approval.actor}" + (f": {approval.comment}"
@@ -91,7 +91,7 @@ def _strength(actor: str) -> int:
     return CHANNEL_STRENGTH.get(channel(actor), 0)
 
 
-def _eligible(who: str, approvers: Iterable[str], groups: Mapping[str, Iterable[str]]) -> bool:
+def eligible(who: str, approvers: Iterable[str], groups: Mapping[str, Iterable[str]]) -> bool:
     for entry in approvers:
         if who == entry or who in {identity(m) for m in groups.get(entry, ())}:
             return True

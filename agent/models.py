@@ -157,6 +157,9 @@ class Decision(Frozen):
     approvers: list[str] = Field(default_factory=list)
     min_approvals: int = 0
     approval_ttl_s: int = 0
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    """What the engine was given that can move while an approval waits (kill switch, freeze windows open,
+    namespace labels, environment, recent actions, replicas); execution compares it with a fresh reading."""
 
 
 class Approval(Frozen):

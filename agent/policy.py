@@ -91,6 +91,18 @@ def evaluate(policy: Policy, request: PolicyRequest) -> Decision:
     )
 
 
+STRICTNESS = {"deny": 2, "require_approval": 1, "allow": 0}
+
+
+def strictest(first: Decision, second: Decision) -> Decision:
+    """The stricter of two decisions (deny over approval over allow; more approvals over fewer); ties keep
+    `first`."""
+    def rank(d: Decision) -> tuple[int, int]:
+        return STRICTNESS[d.effect], d.min_approvals
+
+    return second if rank(second) > rank(first) else first
+
+
 def matches(rule: Rule, request: PolicyRequest) -> bool:
     m = rule.match
     pairs = [(m.actions, request.action), (m.namespaces, request.namespace),

@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -101,12 +101,30 @@ class FreezeWindow(Strict):
         return self
 
     def covers(self, now: datetime) -> bool:
+        """Whether `now` falls in the window.
+
+        Absolute windows are `[start, end)`. Weekly windows start at `from` on each listed day (UTC) and last
+        to the end of the minute `to` names (`to: 23:59` covers the day's last minute whole; `to: 17:00:30`
+        ends after that second). A window whose `to` is earlier than its `from` crosses midnight: it starts
+        on the listed day and ends on the next.
+        """
         if self.start is not None and self.end is not None:
             return self.start <= now < self.end
         assert self.from_ is not None and self.to is not None
-        day = DAYS[now.weekday()]
-        clock = now.time().replace(tzinfo=None)
-        return day in self.days and self.from_ <= clock <= self.to
+        start = timedelta(hours=self.from_.hour, minutes=self.from_.minute, seconds=self.from_.second)
+        end = timedelta(hours=self.to.hour, minutes=self.to.minute, seconds=self.to.second)
+        end += timedelta(minutes=1) if self.to.second == 0 and self.to.microsecond == 0 else timedelta(seconds=1)
+        if end <= start:
+            end += timedelta(days=1)
+        utc = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+        for back in (0, 1):  # a window begun today, or one begun yesterday that crossed midnight
+            day = utc.date() - timedelta(days=back)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if midnight + start <= utc < midnight + end:
+                return True
+        return False
 
 
 class Rule(Strict):

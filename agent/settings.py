@@ -72,6 +72,9 @@ class Settings(BaseModel):
     verify_timeout_s: float = Field(
         300.0, gt=0, description="How long verification waits for the signal to recover after an action"
     )
+    resolved_alert_cancels: bool = Field(
+        True, description="A change whose alert resolved while it waited for approval does not run"
+    )
     verify_poll_s: float = Field(10.0, gt=0, description="How often verification re-queries the signal")
 
     # evidence backends

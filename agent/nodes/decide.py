@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -12,11 +13,14 @@ from agent.errors import ConfigError
 from agent.executor import catalog_for
 from agent.models import Decision, Proposal
 from agent.nodes import audited
-from agent.policy import Policy, PolicyRequest, evaluate, load_policies
+from agent.policy import Policy, PolicyRequest, evaluate, load_policies, strictest
 from agent.state import State
 from tools.actions import ActionError
 
 log = logging.getLogger(__name__)
+
+ENVIRONMENT_LABELS = ("environment", "env")
+"""Where an environment is read from: the Namespace's labels first; an alert's labels only narrow it."""
 
 
 @audited("decide")
@@ -37,15 +41,12 @@ async def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def _decide(ctx: Context, state: State, proposal: Proposal) -> tuple[Decision, Proposal]:
     paused = ctx.store.get_control("paused") is not None
     now = ctx.clock()
-    labels = state.incident.labels if state.incident else {}
     try:
         action = catalog_for(ctx).get(proposal.action)
         params = action.params(proposal.params)
         target = action.target(params)
     except ActionError as exc:
         return Decision(effect="deny", rule="invalid-proposal", reason=str(exc)), proposal
-    namespace = str(getattr(params, "namespace", "") or labels.get("namespace", ""))
-    service = str(getattr(params, "service", "") or labels.get("service", ""))
     proposal = proposal.model_copy(update={"target": target})
     snapshot: dict[str, Any] = {}
     if action.changes_anything and not paused:
@@ -55,20 +56,56 @@ def _decide(ctx: Context, state: State, proposal: Proposal) -> tuple[Decision, P
             return Decision(effect="deny", rule="preview-failed", reason=f"the preview failed: {exc}"), proposal
         snapshot = preview.snapshot
         proposal = proposal.model_copy(update={"preview": {**preview.as_dict(), "previewed_at": now.isoformat()}})
+    decision = policy_decision(ctx, state, proposal, params, snapshot, paused=paused,
+                               changes_anything=action.changes_anything)
+    return decision, proposal
+
+
+def policy_decision(
+    ctx: Context, state: State, proposal: Proposal, params: Any, snapshot: Mapping[str, Any], *, paused: bool,
+    changes_anything: bool,
+) -> Decision:
+    """Gather the policy's inputs now — from the cluster, the store and the clock — and evaluate.
+
+    The environment and protection come from the target Namespace's labels as the Kubernetes API returns
+    them. An alert's `environment`/`env` label is used only when the Namespace carries none; when both are
+    there and disagree, the policy is evaluated for each and the stricter decision wins, so an alert label can
+    narrow what is allowed but never widen it. The inputs ride on the decision for the check at execution.
+    """
+    now = ctx.clock()
+    labels = state.incident.labels if state.incident else {}
+    namespace = str(getattr(params, "namespace", "") or labels.get("namespace", ""))
+    service = str(getattr(params, "service", "") or labels.get("service", ""))
     try:
-        namespace_labels = _namespace_labels(ctx, namespace) if action.changes_anything else {}
+        namespace_labels = _namespace_labels(ctx, namespace) if changes_anything else {}
         policy = _policy(ctx)
     except (ConfigError, ActionError) as exc:
-        return Decision(effect="deny", rule="policy-unavailable", reason=str(exc)), proposal
+        return Decision(effect="deny", rule="policy-unavailable", reason=str(exc))
+    cluster_env = _environment(namespace_labels)
+    alert_env = _environment(labels)
+    replicas = snapshot.get("replicas")
     request = PolicyRequest(
-        action=proposal.action, now=now, params=params.model_dump(mode="json"), target=target,
+        action=proposal.action, now=now, params=params.model_dump(mode="json"), target=proposal.target,
         namespace=namespace, service=service, severity=labels.get("severity", ""),
-        environment=labels.get("environment") or labels.get("env") or namespace_labels.get("environment", ""),
-        namespace_labels=namespace_labels, paused=paused,
-        recent_actions=ctx.store.count_intents(target, now - timedelta(hours=1)),
-        current_replicas=snapshot.get("replicas") if isinstance(snapshot.get("replicas"), int) else None,
+        environment=cluster_env or alert_env, namespace_labels=namespace_labels, paused=paused,
+        recent_actions=ctx.store.count_intents(proposal.target, now - timedelta(hours=1)),
+        current_replicas=replicas if isinstance(replicas, int) else None,
     )
-    return evaluate(policy, request), proposal
+    decision = evaluate(policy, request)
+    if cluster_env and alert_env and alert_env != cluster_env:
+        narrowed = evaluate(policy, PolicyRequest(**{**request.__dict__, "environment": alert_env}))
+        decision = strictest(decision, narrowed)
+    inputs = {
+        "paused": paused, "freeze_open": [w.reason or "freeze window" for w in policy.freeze if w.covers(now)],
+        "namespace_labels": dict(namespace_labels), "environment": request.environment,
+        "environment_source": "namespace" if cluster_env else "alert" if alert_env else "",
+        "recent_actions": request.recent_actions, "current_replicas": request.current_replicas,
+    }
+    return decision.model_copy(update={"inputs": inputs})
+
+
+def _environment(labels: Mapping[str, str]) -> str:
+    return next((labels[k] for k in ENVIRONMENT_LABELS if labels.get(k)), "")
 
 
 def _policy(ctx: Context) -> Policy:

@@ -9,12 +9,14 @@ from agent.context import Context
 from agent.executor import executor_for
 from agent.models import ActionResult
 from agent.nodes import audited
+from agent.recheck import recheck
 from agent.state import State
 
 
 @audited("execute")
 async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Carry out the allowed or approved proposal, once (see agent.executor), as the people who approved it."""
+    """Carry out the allowed or approved proposal, once (see agent.executor), as the people who approved it —
+    after asking the policy again with fresh inputs (agent.recheck): what moved meanwhile can stop it."""
     ctx = runtime.context
     proposal, decision = state.proposal, state.decision
     assert proposal is not None
@@ -28,10 +30,17 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return {"result": result}
     approvers = [a.actor for a in state.approvals if a.approved]
     actor = ",".join(approvers) if approvers else f"policy:{decision.rule if decision else 'unknown'}"
-    if ctx.store.get_control("paused") is not None:
+    check = await asyncio.to_thread(recheck, ctx, state)
+    ctx.audit.append(ctx.incident_id, "decision", "system", {**check.as_dict(), "action": proposal.action,
+                                                             "target": proposal.target})
+    if check.refusal:
+        moved = f" (what changed: {'; '.join(check.changed)})" if check.changed else ""
         result = ActionResult(action=proposal.action, target=proposal.target, status="skipped",
-                              detail="execution was paused after the decision (`opsmedic resume`); nothing changed")
+                              detail=f"not run: {check.refusal}{moved}; nothing changed")
         ctx.audit.append(ctx.incident_id, "action", actor, {"event": "skipped", **result.model_dump(mode="json")})
+        if ctx.clients.notifier is not None:
+            ctx.clients.notifier.escalate(ctx.incident_id, f"{proposal.action} on {proposal.target} was approved "
+                                                           f"but {result.detail}")
         return {"result": result}
     result = await asyncio.to_thread(executor_for(ctx).execute, ctx.incident_id, proposal, actor)
     return {"result": result}

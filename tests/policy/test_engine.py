@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.policy import Policy, PolicyRequest, evaluate, load_policies, load_policy_file
+from agent.policy_models import FreezeWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -167,3 +168,38 @@ def test_default_policy(request_: PolicyRequest, effect: str, rule: str) -> None
 
 def test_default_policy_file_is_valid() -> None:
     assert load_policy_file(ROOT / "policies" / "default.yaml").rules
+
+
+def weekly(days: list[str], start: str, end: str) -> FreezeWindow:
+    return FreezeWindow.model_validate({"days": days, "from": start, "to": end})
+
+
+@pytest.mark.parametrize(("at", "covered"), [
+    (datetime(2026, 12, 4, 21, 59, 59, tzinfo=UTC), False),  # Friday, before the window
+    (datetime(2026, 12, 4, 22, 0, tzinfo=UTC), True),
+    (datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC), True),
+    (datetime(2026, 12, 5, 0, 0, tzinfo=UTC), True),  # Saturday morning: the Friday window crossed midnight
+    (datetime(2026, 12, 5, 2, 0, 59, tzinfo=UTC), True),  # `to: 02:00` covers that minute whole
+    (datetime(2026, 12, 5, 2, 1, tzinfo=UTC), False),
+    (datetime(2026, 12, 5, 22, 30, tzinfo=UTC), False),  # Saturday is not a listed day
+    (datetime(2026, 12, 6, 1, 0, tzinfo=UTC), False),  # nor does Saturday's night belong to Friday
+])
+def test_a_weekly_window_crossing_midnight_covers_exactly_its_night(at: datetime, covered: bool) -> None:
+    assert weekly(["fri"], "22:00", "02:00").covers(at) is covered
+
+
+@pytest.mark.parametrize(("at", "covered"), [
+    (datetime(2026, 12, 4, 18, 0, tzinfo=UTC), True),
+    (datetime(2026, 12, 4, 23, 59, 0, tzinfo=UTC), True),
+    (datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=UTC), True),  # the day's last minute, whole
+    (datetime(2026, 12, 5, 0, 0, tzinfo=UTC), False),
+    (datetime(2026, 12, 4, 17, 59, 59, tzinfo=UTC), False),
+])
+def test_to_2359_covers_the_rest_of_the_day(at: datetime, covered: bool) -> None:
+    assert weekly(["fri"], "18:00", "23:59").covers(at) is covered
+
+
+def test_a_window_given_to_the_second_ends_after_that_second() -> None:
+    window = weekly(["fri"], "09:00", "17:00:30")
+    assert window.covers(datetime(2026, 12, 4, 17, 0, 30, 500000, tzinfo=UTC))
+    assert not window.covers(datetime(2026, 12, 4, 17, 0, 31, tzinfo=UTC))
