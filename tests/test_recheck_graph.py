@@ -158,3 +158,19 @@ async def test_the_environment_comes_from_the_namespace_and_alert_labels_only_na
     decision = records(store, incident_id, "decision")[0]
     assert decision["rule"] == rule
     assert decision["inputs"]["environment_source"] == ("namespace" if namespace_env else "alert")
+
+
+async def test_a_forged_change_event_does_not_choose_the_rollback_target(
+    worker: Worker, store: SqliteStore, cluster: tuple[ClusterEmulator, str]
+) -> None:
+    """The offline proposal carries the event's `from` as to_version; the adapter's history decides."""
+    emulator, _ = cluster
+    rollback = Proposal(action="prompt.rollback", params={"namespace": "prod", "service": "chat",
+                                                          "prompt": "summarize", "to_version": "v0-attacker"})
+    incident_id = await open_and_propose(worker, store, rollback)
+    [decision] = records(store, incident_id, "decision")
+    assert "prompt.summarize: 'v13' → 'v12'" in decision["preview"]
+    assert "the evidence names v0-attacker as the previous version" in decision["preview"]
+    await answer(worker, store, incident_id, "U-ALICE")
+    routing = emulator.held("ConfigMap", "chat-llm-routing", "prod")
+    assert routing is not None and routing["data"]["prompt.summarize"] == "v12"

@@ -28,7 +28,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("k8s.delete_pod", ("namespace", "pod")),
         ActionSpec("provider.failover", ("namespace", "service"), ("to_provider",)),
         ActionSpec("model.rollback", ("namespace", "service"), ("to_version",)),
-        ActionSpec("prompt.rollback", ("namespace", "service", "prompt", "to_version")),
+        ActionSpec("prompt.rollback", ("namespace", "service", "prompt"), ("to_version",)),
         ActionSpec("traffic.shed", ("namespace", "service"), ("rate_limit_rps", "pause")),
         ActionSpec("notify.escalate", ("reason",), (), changes_something=False),
     )

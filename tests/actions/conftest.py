@@ -40,7 +40,8 @@ def routing_configmap(service: str = "chat", namespace: str = "prod") -> dict[st
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": f"{service}-llm-routing", "namespace": namespace},
             "data": {"provider": "openai", "fallback_provider": "anthropic", "model_version": "2025-04-14",
-                     "previous_model_version": "2024-11-20", "prompt.summarize": "v13"}}
+                     "previous_model_version": "2024-11-20", "prompt.summarize": "v13",
+                     "previous_prompt.summarize": "v12"}}
 
 
 def seed(emulator: ClusterEmulator) -> None:

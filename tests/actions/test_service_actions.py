@@ -26,7 +26,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("provider.failover", {}, {"provider": "anthropic"}),
     ("provider.failover", {"to_provider": "mistral"}, {"provider": "mistral"}),
     ("model.rollback", {}, {"model_version": "2024-11-20", "previous_model_version": "2025-04-14"}),
-    ("prompt.rollback", {"prompt": "summarize", "to_version": "v12"}, {"prompt.summarize": "v12"}),
+    ("prompt.rollback", {"prompt": "summarize"}, {"prompt.summarize": "v12", "previous_prompt.summarize": "v13"}),
+    ("prompt.rollback", {"prompt": "summarize", "to_version": "v12"},
+     {"prompt.summarize": "v12", "previous_prompt.summarize": "v13"}),
     ("traffic.shed", {"rate_limit_rps": 5}, {"rate_limit_rps": "5"}),
     ("traffic.shed", {"pause": True}, {"paused": "true"}),
 ]
@@ -52,6 +54,33 @@ def test_service_action_round_trip(cluster: Cluster, catalog: Catalog, name: str
 
     action.revert(plan)
     assert routing(emulator) == original
+
+
+@pytest.mark.parametrize(("name", "extra", "key", "recorded"), [
+    ("prompt.rollback", {"prompt": "summarize"}, "prompt.summarize", "v12"),
+    ("model.rollback", {}, "model_version", "2024-11-20"),
+])
+def test_a_rollback_target_named_by_a_forged_event_is_reported_not_obeyed(
+    cluster: Cluster, catalog: Catalog, name: str, extra: dict[str, Any], key: str, recorded: str
+) -> None:
+    emulator, _ = cluster
+    action = catalog.get(name)
+    params = action.params({**SERVICE, **extra, "to_version": "v0-attacker"})
+    preview = action.preview(params)
+    assert {d["path"]: d["after"] for d in preview.diff}[key] == recorded
+    assert f"the evidence names v0-attacker as the previous version; the routing adapter records {recorded}" \
+        in preview.summary
+    action.apply(action.plan(params, NOW))
+    assert routing(emulator)[key] == recorded
+    assert "v0-attacker" not in routing(emulator).values()
+
+
+def test_a_rollback_without_recorded_history_is_refused_whatever_the_event_says(
+    cluster: Cluster, catalog: Catalog
+) -> None:
+    action = catalog.get("prompt.rollback")
+    with pytest.raises(ActionError, match=r"records no previous_prompt.triage .*v0-attacker, which is not used"):
+        action.preview(action.params({**SERVICE, "prompt": "triage", "to_version": "v0-attacker"}))
 
 
 def test_failover_to_the_current_provider_is_refused(catalog: Catalog) -> None:

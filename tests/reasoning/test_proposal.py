@@ -20,11 +20,18 @@ def test_the_first_remediation_is_filled_from_the_root_cause() -> None:
 
 
 def test_a_remediation_whose_required_fact_is_unknown_is_skipped_for_the_next() -> None:
-    facts = {k: v for k, v in FACTS.items() if k != "prompt_version_previous"}
+    facts = {k: v for k, v in FACTS.items() if k != "prompt"}
     p = propose_from_runbook(DIAG, "rb", [ROLLBACK, {"action": "traffic.shed", "params": {
         "namespace": "{namespace}", "service": "{service}", "pause": True}}], facts, "inc-1")
     assert p is not None and p.action == "traffic.shed" and p.params["pause"] is True
-    assert "prompt_version_previous" in p.reason
+    assert "prompt needs {prompt}" in p.reason
+
+
+def test_a_rollback_does_not_need_the_event_to_name_the_previous_version() -> None:
+    """The target comes from the routing adapter's history; the event's `from` is only a cross-check."""
+    facts = {k: v for k, v in FACTS.items() if k != "prompt_version_previous"}
+    p = propose_from_runbook(DIAG, "rb", [ROLLBACK], facts, "inc-1")
+    assert p is not None and p.action == "prompt.rollback" and "to_version" not in p.params
 
 
 def test_an_optional_parameter_without_a_fact_is_left_to_the_action_default() -> None:

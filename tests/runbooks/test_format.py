@@ -42,7 +42,7 @@ def test_an_action_outside_the_catalog_is_named_with_its_field(tmp_path: Path) -
 def test_a_wrong_parameter_name_is_refused(tmp_path: Path) -> None:
     message = error_for(tmp_path, GOOD.replace("to_version: '{prompt_version_previous}'",
                                                "version: '{prompt_version_previous}'"))
-    assert "field remediations.0" in message and "needs parameter(s) to_version" in message
+    assert "field remediations.0" in message and "takes no parameter(s) version" in message
 
 
 def test_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:

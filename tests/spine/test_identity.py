@@ -162,3 +162,37 @@ def test_a_signature_covers_the_exact_body() -> None:
     assert not signature_ok(body + b" ", good, "s3cret")
     assert not signature_ok(body, good, "other")
     assert not signature_ok(body, good.replace("sha256=", "sha1="), "s3cret")
+
+
+CHANGE = b'{"at": "2026-12-01T10:00:00Z", "kind": "prompt", "service": "chat", "namespace": "prod", ' \
+         b'"name": "summarize", "from": "v0-attacker", "to": "v13"}'
+
+
+def sign(body: bytes, secret: str) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    return {"X-Opsmedic-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(("configured", "headers", "status"), [
+    ({"changes_token": "chg"}, {}, 401),
+    ({"changes_token": "chg"}, bearer("hook-token"), 401),  # its own token, not the webhook's
+    ({"changes_token": "chg"}, bearer("chg"), 202),
+    ({"changes_hmac_secret": "sig"}, sign(CHANGE, "sig"), 202),
+    ({"changes_hmac_secret": "sig"}, sign(CHANGE, "other"), 401),
+    ({"changes_hmac_secret": "sig"}, sign(CHANGE + b" ", "sig"), 401),  # signed another body
+    ({"changes_hmac_secret": "sig"}, bearer("hook-token"), 401),
+    ({}, bearer("hook-token"), 202),  # nothing of its own: the webhook token
+    ({}, {}, 401),
+])
+def test_change_events_need_their_own_token_or_signature(tmp_path: Path, store, audit, configured: dict[str, str],
+                                                        headers: dict[str, str], status: int) -> None:
+    settings = load_settings(env={}, data_dir=tmp_path / "data", webhook_token="hook-token", **configured)
+    with ServerThread(create_app(settings, store, audit)) as server:
+        answer = httpx.post(f"{server.url}/changes", content=CHANGE,
+                            headers={"Content-Type": "application/json", **headers})
+    assert answer.status_code == status
+    assert len(store.changes_between(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))) == (
+        1 if status == 202 else 0)

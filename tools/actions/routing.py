@@ -10,10 +10,14 @@ as files or watched), named `<service>-llm-routing` in the service's namespace, 
 | `provider` | the provider the service's model traffic goes to | `openai` |
 | `fallback_provider` | where `provider.failover` routes by default | `anthropic` |
 | `model_version` | the pinned model version | `2025-04-14` |
-| `previous_model_version` | where `model.rollback` goes by default | `2024-11-20` |
+| `previous_model_version` | where `model.rollback` goes (the only target it takes) | `2024-11-20` |
 | `prompt.<prompt>` | the pinned version of one prompt | `prompt.summarize: v12` |
+| `previous_prompt.<prompt>` | where `prompt.rollback` goes (the only target it takes) | `v11` |
 | `rate_limit_rps` | requests per second the service may send (absent = unlimited) | `5` |
 | `paused` | `"true"` pauses the workflow | `"false"` |
+
+Whatever moves `model_version` or `prompt.<prompt>` (a deploy pipeline, a prompt registry) writes the value it
+replaces to the matching `previous_*` key; the rollbacks swap the two, so a revert restores both.
 """
 
 from __future__ import annotations

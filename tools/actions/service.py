@@ -1,5 +1,11 @@
 """Service-level actions through the routing adapter: `provider.failover`, `model.rollback`,
-`prompt.rollback` and `traffic.shed`. The preview is the adapter's before/after values."""
+`prompt.rollback` and `traffic.shed`. The preview is the adapter's before/after values.
+
+A rollback's target comes from the adapter's own history (`previous_model_version`, `previous_prompt.<prompt>`),
+never from a change event: events arrive over the network and may be forged. A `to_version` in the
+parameters is what the evidence names as the previous version; when the adapter records another one, the
+recorded one is used and the preview says that the two disagree.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ class ModelRollbackParams(ServiceParams):
 
 class PromptRollbackParams(ServiceParams):
     prompt: str = Field(min_length=1, pattern=r"^[-._a-zA-Z0-9]+$")
-    to_version: str = Field(min_length=1)
+    to_version: str | None = None
 
 
 class ShedParams(ServiceParams):
@@ -53,6 +59,10 @@ class _ServiceAction(Action):
     def changes(self, params: Any, current: Mapping[str, str]) -> dict[str, str | None]:
         """The routing keys to set, given their current values; raises ActionError when nothing would change."""
 
+    def notes(self, params: Any, current: Mapping[str, str]) -> list[str]:
+        """What the preview should point out besides the diff (e.g. evidence that disagrees with the adapter)."""
+        return []
+
     def target(self, params: Any) -> str:
         return f"service:{params.namespace}/{params.service}"
 
@@ -65,7 +75,8 @@ class _ServiceAction(Action):
         after = self.changes(params, current)
         diff = [{"path": k, "before": current.get(k), "after": v} for k, v in sorted(after.items())]
         summary = "; ".join(f"{d['path']}: {d['before']!r} → {d['after']!r}" for d in diff)
-        return Preview(summary=f"service {params.namespace}/{params.service}: {summary}", diff=diff,
+        notes = "".join(f" ({note})" for note in self.notes(params, current))
+        return Preview(summary=f"service {params.namespace}/{params.service}: {summary}{notes}", diff=diff,
                        snapshot={"values": {k: current.get(k) for k in sorted(after)}})
 
     def plan(self, params: Any, now: datetime) -> dict[str, Any]:
@@ -106,32 +117,54 @@ class ProviderFailover(_ServiceAction):
         return {"provider": to}
 
 
+def _recorded(params: Any, current: Mapping[str, str], key: str, what: str) -> str:
+    """The previous version the adapter records under `key`; ActionError when it records none."""
+    recorded = current.get(key)
+    if not recorded:
+        claim = f" (the evidence names {params.to_version}, which is not used as a target)" if params.to_version else ""
+        raise ActionError(f"service {params.service} records no {key} in its routing values, so there is no known "
+                          f"{what} to roll back to{claim}")
+    return recorded
+
+
+def _disagreement(params: Any, recorded: str | None) -> list[str]:
+    if params.to_version and recorded and params.to_version != recorded:
+        return [f"the evidence names {params.to_version} as the previous version; the routing adapter records "
+                f"{recorded}, which is used"]
+    return []
+
+
 class ModelRollback(_ServiceAction):
-    """Pin the previous model version (or `to_version`)."""
+    """Pin the previous model version the adapter records."""
 
     name = "model.rollback"
     params_model = ModelRollbackParams
 
     def changes(self, params: Any, current: Mapping[str, str]) -> dict[str, str | None]:
-        to = params.to_version or current.get("previous_model_version")
-        if not to:
-            raise ActionError(f"service {params.service} has no previous_model_version; give to_version")
+        to = _recorded(params, current, "previous_model_version", "model version")
         if to == current.get("model_version"):
             raise ActionError(f"service {params.service} already pins model version {to}")
         return {"model_version": to, "previous_model_version": current.get("model_version")}
 
+    def notes(self, params: Any, current: Mapping[str, str]) -> list[str]:
+        return _disagreement(params, current.get("previous_model_version"))
+
 
 class PromptRollback(_ServiceAction):
-    """Pin an earlier version of one prompt."""
+    """Pin the previous version of one prompt, as the adapter records it (`previous_prompt.<prompt>`)."""
 
     name = "prompt.rollback"
     params_model = PromptRollbackParams
 
     def changes(self, params: Any, current: Mapping[str, str]) -> dict[str, str | None]:
         key = f"prompt.{params.prompt}"
-        if current.get(key) == params.to_version:
-            raise ActionError(f"prompt {params.prompt} of {params.service} is already pinned to {params.to_version}")
-        return {key: params.to_version}
+        to = _recorded(params, current, f"previous_{key}", f"version of prompt {params.prompt}")
+        if current.get(key) == to:
+            raise ActionError(f"prompt {params.prompt} of {params.service} is already pinned to {to}")
+        return {key: to, f"previous_{key}": current.get(key)}
+
+    def notes(self, params: Any, current: Mapping[str, str]) -> list[str]:
+        return _disagreement(params, current.get(f"previous_prompt.{params.prompt}"))
 
 
 class TrafficShed(_ServiceAction):
