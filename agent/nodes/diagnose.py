@@ -69,6 +69,7 @@ async def diagnose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reasoning = await asyncio.to_thread(OfflineReasoner(ctx.clients.runbooks).reason, situation)
     diagnosis, actor = reasoning.diagnosis, "system"
     remedy: dict[str, Any] = {
+        "offline": reasoning.diagnosis.model_dump(mode="json"),
         "facts": reasoning.facts,
         "remediations": [{"action": a, "params": p} for a, p in remediations_of(reasoning.runbook)]
         if reasoning.runbook is not None else [],

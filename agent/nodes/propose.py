@@ -7,8 +7,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import Context
-from agent.models import Proposal
+from agent.models import Diagnosis, Proposal
 from agent.nodes import audited
+from agent.reasoning.binding import incident_scopes, refusal
 from agent.reasoning.catalog import check_params
 from agent.reasoning.proposal import escalate, propose_from_runbook, target_of
 from agent.state import State
@@ -27,8 +28,33 @@ def _from_llm(state: State, ctx: Context) -> Proposal | None:
     problems = check_params(name, params)
     if problems:  # the verdict was checked already; this guards the checkpointed copy
         return escalate(ctx.incident_id, f"the LLM's proposal was refused: {'; '.join(problems)}")
+    offline = _offline(state)
+    labels = state.incident.labels if state.incident else {}
+    outside = refusal(name, params, incident_scopes(labels, offline.root_cause if offline else {},
+                                                   state.diagnosis.root_cause))
+    if outside:
+        ctx.audit.append(ctx.incident_id, "proposal", state.diagnosis.reasoner, {
+            "event": "refused", "action": name, "params": params,
+            "reason": f"the LLM's proposal reaches outside the incident: {outside}; the offline proposal is used"})
+        fallback = _offline_proposal(state, ctx, offline)
+        if fallback is None:
+            return None
+        return fallback.model_copy(update={"reason": f"{fallback.reason} (the LLM proposed {name} outside the "
+                                                     f"incident, refused: {outside})"})
     return Proposal(action=name, params=params, target=target_of(name, params, ctx.incident_id),
                     reason=state.diagnosis.summary, runbook=str(action.get("runbook") or ""))
+
+
+def _offline(state: State) -> Diagnosis | None:
+    raw = state.remedy.get("offline")
+    return Diagnosis.model_validate(raw) if raw else None
+
+
+def _offline_proposal(state: State, ctx: Context, offline: Diagnosis | None) -> Proposal | None:
+    if offline is None:
+        return escalate(ctx.incident_id, "the LLM's proposal was refused and no offline diagnosis is at hand")
+    return propose_from_runbook(offline, offline.runbook, state.remedy.get("remediations") or [],
+                                state.remedy.get("facts") or {}, ctx.incident_id)
 
 
 @audited("propose")

@@ -70,3 +70,33 @@ async def test_malformed_llm_output_falls_back_to_the_offline_result_in_the_audi
     [proposal] = records(audit, incident_id, "proposal")
     assert diagnosis.actor == "system" and "Falling back to the offline reasoner" in diagnosis.data["summary"]
     assert proposal.actor == "system" and proposal.data["action"] == "notify.escalate"
+
+
+async def test_an_llm_proposal_aimed_at_another_namespace_is_refused_for_the_offline_one(
+    settings: Settings, store, audit
+) -> None:
+    """An instruction injected into the evidence made a model propose scaling an unrelated namespace to 0."""
+    incident_id = open_incident(store)
+    hijacked = {**VERDICT, "root_cause": {"service": "billing", "namespace": "payments"},
+                "action": "k8s.scale",
+                "params": {"namespace": "payments", "kind": "Deployment", "name": "billing", "replicas": 0}}
+    model = ScriptedChatModel(responses=[submit(hijacked)])
+    await Worker(settings, store, audit, Clients(runbooks=BOOKS, chat_model=model), clock=lambda: NOW).run_until_idle()
+    proposals = records(audit, incident_id, "proposal")
+    refused = [p for p in proposals if p.data.get("event") == "refused"]
+    assert len(refused) == 1 and refused[0].actor == "llm:fake:scripted"
+    assert "namespace 'payments' is not this incident's (prod)" in refused[0].data["reason"]
+    final = proposals[-1].data
+    assert final["action"] != "k8s.scale" and "payments" not in final["target"]
+    decisions = records(audit, incident_id, "decision")
+    assert all(d.data.get("target", "").find("payments") == -1 for d in decisions)
+
+
+async def test_an_llm_proposal_on_the_alerting_service_is_kept(settings: Settings, store, audit) -> None:
+    incident_id = open_incident(store)
+    restart = {**VERDICT, "action": "k8s.rollout_restart",
+               "params": {"namespace": "prod", "kind": "Deployment", "name": "summarizer"}}
+    model = ScriptedChatModel(responses=[submit(restart)])
+    await Worker(settings, store, audit, Clients(runbooks=BOOKS, chat_model=model), clock=lambda: NOW).run_until_idle()
+    [proposal] = records(audit, incident_id, "proposal")
+    assert proposal.data["action"] == "k8s.rollout_restart" and proposal.data["target"] == "prod/Deployment/summarizer"
