@@ -58,11 +58,13 @@ class Settings(BaseModel):
     )
     keep_alive_timeout_s: int = Field(5, ge=1, description="How long an idle keep-alive connection stays open")
     max_past_days: float = Field(
-        366.0, gt=0, description="Oldest alert time, change time or X-Opsmedic-Instant accepted, in days before "
-        "the server's clock (400 beyond)"
+        366.0, gt=0, le=36_500,
+        description="Oldest alert time, change time or X-Opsmedic-Instant accepted, in days before the server's "
+        "clock (400 beyond)",
     )
     max_ahead_s: float = Field(
-        86_400.0, gt=0, description="Latest such time accepted, in seconds after the server's clock (400 beyond)"
+        86_400.0, gt=0, le=31_536_000,
+        description="Latest such time accepted, in seconds after the server's clock (400 beyond)",
     )
     store_busy_timeout_s: float = Field(2.0, gt=0, description="How long a write waits for a locked store")
 

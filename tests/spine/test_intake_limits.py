@@ -16,7 +16,7 @@ import pytest
 
 from agent.audit import AuditLog
 from agent.cli.serve import uvicorn_options
-from agent.server import create_app
+from agent.server import MAX_TALLIES, Refusals, create_app
 from agent.settings import Settings, load_settings
 from agent.store.sqlite import SqliteStore
 from agent.webhook import MAX_ALERTS, MAX_DEPTH, MAX_LABELS, MAX_STRING
@@ -206,6 +206,19 @@ def test_a_flood_of_refusals_is_audited_as_a_few_counted_records(
     assert sum(r["count"] for r in records) == 500
     assert len(records) <= 12
     assert {(r["endpoint"], r["status"]) for r in records} == {("alertmanager", 401), ("changes", 401)}
+
+
+def test_many_peers_cannot_grow_the_refusal_table_without_bound() -> None:
+    refusals = Refusals(lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    peers = [f"10.0.{i // 256}.{i % 256}" for i in range(MAX_TALLIES)]
+    written = [r for peer in peers for r in refusals.count(peer, "alertmanager", 401, "no token")]
+    assert len(written) == MAX_TALLIES  # each peer's first refusal is written at once
+    written += [r for peer in peers for r in refusals.count(peer, "alertmanager", 401, "no token")]
+    assert len(written) == MAX_TALLIES  # the second, within the minute, only counted
+    written += refusals.count("10.9.9.9", "alertmanager", 401, "no token")  # one key too many: all is written
+    assert len(written) == 2 * MAX_TALLIES + 1
+    assert sum(data["count"] for _, data in written) == 2 * MAX_TALLIES + 1
+    assert refusals.drain() == []
 
 
 # -- readiness --------------------------------------------------------------------------------------------
