@@ -154,8 +154,8 @@ def check_time(value: datetime, where: str, now: datetime, *, past: timedelta, a
     overflows, and the incident would be stuck. Refusing them here tells the sender instead.
     """
     if not now - past <= value <= now + ahead:
-        raise InvalidRequest(f"{where}: {value.isoformat()} is more than {past.days} days before or "
-                             f"{ahead.total_seconds():.0f} s after the server's clock ({now.isoformat()})")
+        raise InvalidRequest(f"{where}: {value.isoformat()} is outside the accepted window, {past.days} days "
+                             f"before to {ahead.total_seconds():.0f} s after the server's clock ({now.isoformat()})")
 
 
 def decode_json(raw: bytes) -> Any:
