@@ -1,8 +1,18 @@
 """The HTTP server (ASGI, Starlette): Alertmanager's webhook, change events, the approval API, health, metrics.
 
 The webhook only validates, stores durably and acknowledges; the worker runs the graph. Bad input is a 4xx
-with a JSON body naming the problem (and an audit record), never a 5xx; a store that cannot be written is a
-503, so that Alertmanager retries and nothing is lost.
+with a JSON body naming the problem, never a 5xx; a store that cannot be written is a 503, so that
+Alertmanager retries and nothing is lost.
+
+Intake is bounded against hostile or broken peers:
+- a body over `max_body_bytes` is a 413, one that takes longer than `body_timeout_s` to arrive a 408 (and the
+  connection is closed); uvicorn caps the connections (`max_connections`) and idle keep-alives;
+- bodies are bounded before validation (`agent.webhook.decode_json`: nesting, strings, integers, lone
+  surrogates, numbers of alerts and labels), and times — alerts', changes', `X-Opsmedic-Instant` — must lie
+  within `max_past_days` before and `max_ahead_s` after the server's clock, so the worker never gets a time it
+  cannot do arithmetic on;
+- refusals are audited as aggregates (`Refusals`): a flood of them costs one record a minute per peer,
+  endpoint and status, carrying the count.
 
     POST /alertmanager            Alertmanager webhook (version 4); optional X-Opsmedic-Instant header
     POST /changes                 one change event or a list of them
@@ -24,7 +34,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -42,15 +53,79 @@ from agent.models import Approval
 from agent.runner import Worker, submit_approval
 from agent.settings import Settings
 from agent.store import Store
-from agent.webhook import AlertmanagerPayload, ChangePayload, decode_json, describe_validation, parse_body
+from agent.webhook import (
+    MAX_ALERTS,
+    AlertmanagerPayload,
+    ChangePayload,
+    check_time,
+    decode_json,
+    describe_validation,
+    parse_body,
+)
 
 log = logging.getLogger(__name__)
 
 INSTANT_HEADER = "x-opsmedic-instant"
+REFUSAL_PERIOD = timedelta(minutes=1)
+MAX_TALLIES = 1024
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@dataclass
+class _Tally:
+    since: datetime
+    count: int = 0
+    reason: str = ""
+
+
+class Refusals:
+    """Counts refused requests, so that they are audited as aggregates rather than one record each.
+
+    The first refusal of a (peer, endpoint, status) is audited at once; later ones are only counted until a
+    minute has passed, and the first refusal after that writes one record carrying the count (what is left is
+    written on shutdown). A flood of unauthenticated requests thus costs a record a minute, not thousands that
+    fill the store and bury the records that matter. Past MAX_TALLIES keys, everything counted is written and
+    counting starts afresh, so that many peers cannot grow the table without bound.
+    """
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._tallies: dict[tuple[str, str, int], _Tally] = {}
+
+    def count(self, peer: str, endpoint: str, status: int, reason: str) -> list[tuple[str, dict[str, Any]]]:
+        """Count one refusal; the audit records (actor, data) due now."""
+        now = self._clock()
+        key = (peer, endpoint, status)
+        tally = self._tallies.get(key)
+        if tally is None:
+            due = self.drain() if len(self._tallies) >= MAX_TALLIES else []
+            self._tallies[key] = _Tally(since=now)
+            return [*due, _refusal(key, _Tally(since=now, count=1, reason=reason))]
+        tally.count += 1
+        tally.reason = reason
+        if now - tally.since < REFUSAL_PERIOD:
+            return []
+        self._tallies[key] = _Tally(since=now)
+        return [_refusal(key, tally)]
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        """The records of everything counted and not yet audited; counting starts afresh."""
+        due = [_refusal(key, tally) for key, tally in self._tallies.items() if tally.count]
+        self._tallies.clear()
+        return due
+
+
+def _refusal(key: tuple[str, str, int], tally: _Tally) -> tuple[str, dict[str, Any]]:
+    peer, endpoint, status = key
+    return f"peer:{peer}", {"endpoint": endpoint, "outcome": "rejected", "status": status, "reason": tally.reason,
+                            "count": tally.count, "since": tally.since.isoformat()}
 
 
 class ApprovalBody(BaseModel):
@@ -76,21 +151,21 @@ class Api:
         self.store = store
         self.audit = audit
         self.clock = clock
+        self.refusals = Refusals(clock)
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> bytes:
+        """The body, within `body_timeout_s`: a client trickling it in would otherwise hold its connection (one
+        of `max_connections`) for as long as it likes."""
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise _TooLarge
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await asyncio.wait_for(_read(request, limit), self.settings.body_timeout_s)
+        except TimeoutError as exc:
+            raise _TooSlow from exc
 
     def _authorized(self, request: Request) -> bool:
         """Deliveries and reads: the webhook token when one is set (reads also take a personal token)."""
@@ -116,17 +191,29 @@ class Api:
             return False
         return self._authorized(request)
 
-    async def _reject(self, request: Request, endpoint: str, status: int, reason: str) -> JSONResponse:
+    async def _reject(
+        self, request: Request, endpoint: str, status: int, reason: str, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
         metrics.INTAKE.labels(endpoint=endpoint, outcome=str(status)).inc()
         peer = request.client.host if request.client else "unknown"
-        try:
-            await asyncio.to_thread(
-                self.audit.append, "", "alert", f"peer:{peer}",
-                {"endpoint": endpoint, "outcome": "rejected", "status": status, "reason": reason},
-            )
-        except StoreUnavailable:
-            log.warning("could not audit a rejected %s request (%s): store unavailable", endpoint, reason)
-        return JSONResponse({"error": reason}, status_code=status)
+        await self._audit_refusals(self.refusals.count(peer, endpoint, status, reason))
+        return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+    async def _audit_refusals(self, records: list[tuple[str, dict[str, Any]]]) -> None:
+        for actor, data in records:
+            try:
+                await asyncio.to_thread(self.audit.append, "", "alert", actor, data)
+            except StoreUnavailable:
+                log.warning("could not audit %d rejected %s requests (%s): store unavailable", data["count"],
+                            data["endpoint"], data["reason"])
+
+    async def flush_refusals(self) -> None:
+        """Audit the refusals counted but not yet audited (on shutdown)."""
+        await self._audit_refusals(self.refusals.drain())
+
+    def _check_time(self, value: datetime, where: str, now: datetime) -> None:
+        check_time(value, where, now, past=timedelta(days=self.settings.max_past_days),
+                   ahead=timedelta(seconds=self.settings.max_ahead_s))
 
     async def _guard(
         self, request: Request, endpoint: str, authorized: Callable[[Request, bytes], bool] | None = None
@@ -143,6 +230,9 @@ class Api:
             return await self._reject(
                 request, endpoint, 413, f"body larger than {self.settings.max_body_bytes} bytes"
             )
+        except _TooSlow:
+            return await self._reject(request, endpoint, 408, f"body not received within "
+                                      f"{self.settings.body_timeout_s:g} s", headers={"connection": "close"})
         if authorized is not None and not check(request, body):
             return await self._reject(request, endpoint, 401, "missing or wrong token or signature")
         return body
@@ -163,7 +253,11 @@ class Api:
             return body
         try:
             payload: AlertmanagerPayload = parse_body(body, AlertmanagerPayload)
-            instant = _instant(request.headers.get(INSTANT_HEADER), self.clock())
+            now = self.clock()
+            instant = _instant(request.headers.get(INSTANT_HEADER), now)
+            self._check_time(instant, INSTANT_HEADER, now)
+            for where, when in payload.times():
+                self._check_time(when, where, now)
         except InvalidRequest as exc:
             return await self._reject(request, endpoint, 400, str(exc))
         try:
@@ -192,6 +286,9 @@ class Api:
         try:
             items = _as_list(body)
             changes = [ChangePayload.model_validate(item).to_change() for item in items]
+            now = self.clock()
+            for i, change in enumerate(changes):
+                self._check_time(change.at, f"{i}.at", now)
         except InvalidRequest as exc:
             return await self._reject(request, endpoint, 400, str(exc))
         except ValidationError as exc:
@@ -272,6 +369,16 @@ class Api:
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _read(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _instant(header: str | None, now: datetime) -> datetime:
     if not header:
         return now
@@ -287,6 +394,8 @@ def _as_list(body: bytes) -> list[Any]:
     items = data if isinstance(data, list) else [data]
     if not items or not all(isinstance(i, dict) for i in items):
         raise InvalidRequest("body must be a change object or a non-empty list of them")
+    if len(items) > MAX_ALERTS:
+        raise InvalidRequest(f"body: more than {MAX_ALERTS} changes")
     return items
 
 
@@ -317,6 +426,7 @@ def create_app(
             if worker and task:
                 worker.stop()
                 await task
+            await api.flush_refusals()
 
     routes: list[BaseRoute] = [
         Route("/alertmanager", api.alertmanager, methods=["POST"]),

@@ -63,6 +63,20 @@ class Settings(BaseModel):
         "approvals off (`opsmedic token new PERSON` makes one)",
     )
     max_body_bytes: int = Field(1_048_576, gt=0, description="Largest request body accepted (413 above)")
+    body_timeout_s: float = Field(10.0, gt=0, description="How long a request body may take to arrive (408 beyond)")
+    max_connections: int = Field(
+        500, ge=1, description="Most connections served at once (uvicorn's `limit_concurrency`; 503 beyond)"
+    )
+    keep_alive_timeout_s: int = Field(5, ge=1, description="How long an idle keep-alive connection stays open")
+    max_past_days: float = Field(
+        366.0, gt=0, le=36_500,
+        description="Oldest alert time, change time or X-Opsmedic-Instant accepted, in days before the server's "
+        "clock (400 beyond)",
+    )
+    max_ahead_s: float = Field(
+        86_400.0, gt=0, le=31_536_000,
+        description="Latest such time accepted, in seconds after the server's clock (400 beyond)",
+    )
     store_busy_timeout_s: float = Field(2.0, gt=0, description="How long a write waits for a locked store")
 
     # the worker and graph

@@ -18,6 +18,7 @@ from typing import Any
 from agent.cli.common import App, open_app
 from agent.context import Clients
 from agent.runner import Worker
+from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,13 @@ def index_runbooks(app: App, clients: Clients) -> None:
              len(report.updated), len(report.removed), len(report.unchanged), time.perf_counter() - started)
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits on clients: past `max_connections` open connections a request is answered 503 at once
+    (Alertmanager retries), and idle keep-alive connections are closed, so that slow or idle clients cannot hold
+    every slot. Slow bodies are the app's to time out (`body_timeout_s`, 408)."""
+    return {"limit_concurrency": settings.max_connections, "timeout_keep_alive": settings.keep_alive_timeout_s}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -112,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  try it:               opsmedic replay evals/samples/alert-firing.json --url http://{host}:{port}")
     print(f"  store:                {app.settings.sqlite_path}")
     sys.stdout.flush()
-    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False, **uvicorn_options(app.settings))
     return 0
 
 

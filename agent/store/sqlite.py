@@ -7,6 +7,7 @@ SQLite's lock for up to `busy_timeout_s`; past that the write fails with StoreUn
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -23,6 +24,7 @@ from agent.store.intents import INTENTS_SCHEMA, IntentsMixin
 from agent.webhook import AlertmanagerPayload
 
 GENESIS = "0" * 64
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -118,6 +120,7 @@ class SqliteStore(IntentsMixin):
                     db.execute(statement)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
+        self._identity = _identity(os.stat(self.path))
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -153,8 +156,35 @@ class SqliteStore(IntentsMixin):
                 raise StoreUnavailable(f"the store at {self.path} cannot be read now: {exc}") from exc
 
     def ping(self) -> None:
-        with self._write() as db:
-            db.execute("SELECT 1")
+        """Readiness: the file opened is still the store on disk and still a database, and a write needing a
+        fresh page goes through (and is rolled back). A mere SELECT passes on a file deleted or overwritten
+        under the open connection, or on a full disk, and intake would then lose what it acknowledges."""
+        self._check_file()
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    page = self._db.execute("PRAGMA page_size").fetchone()[0]
+                    self._db.execute("INSERT OR REPLACE INTO controls(key, value) VALUES ('readyz', zeroblob(?))",
+                                     (page,))
+                finally:
+                    self._rollback()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"the store at {self.path} cannot be written now: {exc}") from exc
+
+    def _check_file(self) -> None:
+        try:
+            identity = _identity(os.stat(self.path))
+            with open(self.path, "rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreUnavailable(f"the store file {self.path} was deleted or cannot be read: {exc.strerror}") from exc
+        if identity != self._identity:
+            raise StoreUnavailable(f"the store file {self.path} was deleted or replaced since it was opened")
+        if header != SQLITE_HEADER:
+            raise StoreUnavailable(f"the store file {self.path} is not an SQLite database (overwritten or corrupt)")
+        if not os.access(self.path, os.W_OK):
+            raise StoreUnavailable(f"the store file {self.path} is read-only")
 
     def close(self) -> None:
         with self._lock:
@@ -410,6 +440,10 @@ class SqliteStore(IntentsMixin):
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_dev, stat.st_ino
 
 
 def _statements(script: str) -> list[str]:

@@ -30,12 +30,13 @@ def free_port() -> int:
 
 
 class ServerThread:
-    """Runs an ASGI app under uvicorn in a thread, on 127.0.0.1 and a free port."""
+    """Runs an ASGI app under uvicorn in a thread, on 127.0.0.1 and a free port; `options` go to uvicorn."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **options)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:
