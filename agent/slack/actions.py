@@ -61,6 +61,6 @@ async def follow_up(deps: SlackDeps, incident_id: str, channel: str, user_id: st
 async def tell(deps: SlackDeps, channel: str, user_id: str, text: str) -> None:
     if channel and user_id:
         try:
-            await deps.poster.ephemeral(channel, user_id, notice_blocks(escape(text)), text)
+            await deps.poster.ephemeral(channel, user_id, notice_blocks(escape(text)), escape(text))
         except SlackApiError as exc:
             log.warning("could not tell %s why: %s", user_id, exc)

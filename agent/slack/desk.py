@@ -23,6 +23,7 @@ from agent.audit import AuditLog
 from agent.errors import InvalidRequest, NotFound
 from agent.models import Approval, Proposal
 from agent.runner import submit_approval
+from agent.slack.blocks import escape
 from agent.slack.notifier import CLOSED_KEY, approval_round_over, button_token, lookup_button
 from agent.slack.timeline import read_timeline
 from agent.store import Store
@@ -104,7 +105,7 @@ class ApprovalDesk:
         )
         if check.verdict == "expired":
             return DeskAnswer("closed", f"Too late: {check.reason}.", incident_id,
-                              close=f":hourglass: *Expired:* {check.reason}")
+                              close=f":hourglass: *Expired:* {escape(check.reason)}")
         if check.verdict == "ignored":
             return DeskAnswer("refused", _why_ignored(check.reason, user, incident.requester), incident_id)
         previewed = t.proposal.preview.get("snapshot") or t.proposal.preview
@@ -112,7 +113,8 @@ class ApprovalDesk:
             changed = target_changed(previewed, await self.read_target(t.proposal))
             if changed:
                 return DeskAnswer("closed", f"Refused: the target changed since the preview ({changed}).",
-                                  incident_id, close=f":warning: *Stale preview:* the target changed ({changed})")
+                                  incident_id,
+                                  close=f":warning: *Stale preview:* the target changed ({escape(changed)})")
         approval = Approval(approved=approved, actor=user, at=self.clock(), comment=comment)
         head = (await asyncio.to_thread(self.store.audit_head))[0]
         try:

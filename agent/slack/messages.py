@@ -105,11 +105,11 @@ def incident_blocks(view: IncidentView) -> list[Block]:
 
 def incident_text(view: IncidentView) -> str:
     inc = view.incident
-    parts = [f"{inc.title} ({inc.status})"]
+    parts = [f"{escape(inc.title)} ({escape(inc.status)})"]
     if view.diagnosis is not None and view.diagnosis.domain:
-        parts.append(f"diagnosis: {view.diagnosis.domain} ({view.diagnosis.confidence:.0%})")
+        parts.append(f"diagnosis: {escape(view.diagnosis.domain)} ({view.diagnosis.confidence:.0%})")
     if view.proposal is not None:
-        parts.append(f"proposed: {view.proposal.action}")
+        parts.append(f"proposed: {escape(view.proposal.action)}")
     return fallback(" — ".join(parts))
 
 
@@ -138,7 +138,13 @@ def resolution_blocks(outcome: str, status: str) -> list[Block]:
 
 
 def notice_blocks(text: str) -> list[Block]:
+    """A reply of opsmedic's own words: `text` is mrkdwn already, so anything untrusted in it is escaped."""
     return [section(text)]
+
+
+def escalation_blocks(reason: str) -> list[Block]:
+    """The page in the incident's thread: `<!here>` is opsmedic's, the reason is untrusted text."""
+    return notice_blocks(f":mega: <!here> opsmedic asks a human to look: {escape(reason)}")
 
 
 def _icon(view: IncidentView) -> str:
@@ -253,6 +259,7 @@ def _decision(d: Decision, approvals: list[Approval]) -> str:
 
 
 __all__ = [
-    "APPROVE", "REJECT", "EvidenceLine", "IncidentView", "check_limits", "incident_blocks", "incident_text",
+    "APPROVE", "REJECT", "EvidenceLine", "IncidentView", "check_limits", "escalation_blocks", "incident_blocks",
+    "incident_text",
     "notice_blocks", "resolution_blocks", "result_blocks", "user", "verification_blocks",
 ]

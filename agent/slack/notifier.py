@@ -19,9 +19,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from agent.errors import NotFound, StoreUnavailable
-from agent.models import ActionResult
+from agent.models import ActionResult, AuditRecord
 from agent.slack import charts
+from agent.slack.blocks import escape
 from agent.slack.messages import (
+    escalation_blocks,
     incident_blocks,
     incident_text,
     notice_blocks,
@@ -68,10 +70,10 @@ def approval_round_over(t: Timeline) -> str:
     if d is None or d.effect != "require_approval":
         return ""
     if t.refused:
-        return f":no_entry: *Refused:* {t.refused}"
+        return f":no_entry: *Refused:* {escape(t.refused)}"
     for a in t.approvals:
         if not a.approved:
-            return f":no_entry: *Rejected* by {user(a.actor)}" + (f": {a.comment}" if a.comment else "")
+            return f":no_entry: *Rejected* by {user(a.actor)}" + (f": {escape(a.comment)}" if a.comment else "")
     yes = list(dict.fromkeys(a.actor for a in t.approvals if a.approved))
     if len(yes) >= max(1, d.min_approvals):
         return ":white_check_mark: *Approved* by " + ", ".join(user(a) for a in yes)
@@ -184,14 +186,8 @@ class Notifier:
         for record in t.replies:
             if record.seq in thread.replied:
                 continue
-            if record.kind == "action":
-                result = lenient(ActionResult, record.data)
-                reply = result_blocks(result) if result else notice_blocks(f"Action: {record.data}")
-            elif record.kind == "verification":
-                reply = verification_blocks(record.data)
-            else:
-                reply = resolution_blocks(str(record.data.get("outcome", "")), str(record.data.get("status", "")))
-            await self.poster.post(thread.channel, reply, _plain(reply), thread_ts=thread.ts)
+            reply = reply_blocks(record)
+            await self.poster.post(thread.channel, reply, plain_text(reply), thread_ts=thread.ts)
             thread.replied.append(record.seq)
             await asyncio.to_thread(self._save, incident_id, thread)
         if t.diagnosis is not None and not thread.chart and self.prometheus is not None:
@@ -207,9 +203,9 @@ class Notifier:
         thread = await asyncio.to_thread(self.thread, incident_id)
         if thread is None:
             return
-        blocks = notice_blocks(f":mega: <!here> opsmedic asks a human to look: {reason}")
+        blocks = escalation_blocks(reason)
         try:
-            await self.poster.post(thread.channel, blocks, _plain(blocks), thread_ts=thread.ts)
+            await self.poster.post(thread.channel, blocks, plain_text(blocks), thread_ts=thread.ts)
         except SlackApiError as exc:
             log.error("Slack: could not escalate incident %s: %s", incident_id, exc)
 
@@ -235,7 +231,18 @@ class Notifier:
         task.add_done_callback(self._tasks.discard)
 
 
-def _plain(blocks: list[dict[str, Any]]) -> str:
+def reply_blocks(record: AuditRecord) -> list[dict[str, Any]]:
+    """The thread reply for an action, verification or outcome record."""
+    if record.kind == "action":
+        result = lenient(ActionResult, record.data)
+        return result_blocks(result) if result else notice_blocks(f"Action: {escape(str(record.data))}")
+    if record.kind == "verification":
+        return verification_blocks(record.data)
+    return resolution_blocks(str(record.data.get("outcome", "")), str(record.data.get("status", "")))
+
+
+def plain_text(blocks: list[dict[str, Any]]) -> str:
+    """The `text` fallback of a reply: its sections' mrkdwn, already escaped where untrusted."""
     return " ".join(b.get("text", {}).get("text", "") for b in blocks if "text" in b)[:3000] or "opsmedic"
 
 
