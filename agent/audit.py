@@ -80,9 +80,8 @@ class VerifyResult:
     problem: str = ""
     seq: int | None = None
     """The first record found edited, removed (the one after the gap) or out of order."""
-    sealed: bool = False
-    """Macs and checkpoints were checked too, not only the chain."""
     checkpoints: int = 0
+    """How many checkpoints matched the chain."""
 
 
 class AuditLog:
@@ -137,25 +136,36 @@ class AuditLog:
         self.checkpoint()
 
     def verify(self) -> VerifyResult:
-        """The chain; with a seal also every mac, the head row and every checkpoint."""
+        """The chain and the head row; with a seal also every mac and every checkpoint."""
         records = self._store.audit_records()
         has_head = self._store.get_control(AUDIT_HEAD) is not None
         result = verify_chain(records, self._store.audit_head() if has_head else None, self.seal)
-        if not result.ok or self.seal is None:
-            return result
-        checkpoints = self.seal.checkpoints()
-        for line, point in checkpoints:
-            problem, seq = _checkpoint_problem(records, line, point)
-            if problem:
-                return VerifyResult(False, len(records), f"{problem} ({self.seal.checkpoint_file})", seq)
-        if not has_head and records:
+        if result.ok and records and not has_head:
             problem = "the chain's head row is missing (records may have been cut off the end)"
             return VerifyResult(False, len(records), problem, len(records) + 1)
-        return VerifyResult(True, len(records), sealed=True, checkpoints=len(checkpoints))
+        if not result.ok or self.seal is None:
+            return result
+        return verify_checkpoints(records, self.seal)
+
+
+def verify_checkpoints(records: list[AuditRecord], seal: Seal) -> VerifyResult:
+    """Every checkpoint against a chain already verified to run 1..len(records); and that the checkpoint due
+    by the interval is there."""
+    checkpoints = seal.checkpoints()
+    for line, point in checkpoints:
+        problem, seq = _checkpoint_problem(records, line, point)
+        if problem:
+            return VerifyResult(False, len(records), f"{problem} ({seal.checkpoint_file})", seq)
+    due = len(records) // seal.every * seal.every
+    if due and not any(point is not None and point.seq >= due for _, point in checkpoints):
+        problem = (f"no checkpoint at or after record {due}, though one is written every {seal.every} records: "
+                   f"the checkpoint file {seal.checkpoint_file} was cut back or removed")
+        return VerifyResult(False, len(records), problem)
+    return VerifyResult(True, len(records), checkpoints=len(checkpoints))
 
 
 def _checkpoint_problem(records: list[AuditRecord], line: int, point: Checkpoint | None) -> tuple[str, int | None]:
-    """What is wrong between a checkpoint and a chain already verified to run 1..len(records), if anything."""
+    """What is wrong between one checkpoint and the chain, if anything; and the record it names."""
     if point is None:
         return f"checkpoint line {line} was edited or signed with another key (its mac does not match)", None
     if point.seq > len(records):

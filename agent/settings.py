@@ -113,7 +113,7 @@ class Settings(BaseModel):
         description="Per-route channels: `[{\"channel\": \"C123\", LABEL: VALUE, ...}]`; the first entry whose labels "
         "all match the incident's labels names its channel; none matching = slack_channel",
     )
-    slack_audit_channel: str = Field("", description="Channel that audit checkpoints are posted to ('' = none)")
+    slack_audit_channel: str = Field("", description="Channel `opsmedic serve` copies audit checkpoints to ('' = none)")
 
     @property
     def sqlite_path(self) -> Path:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import yaml
 
-from agent.audit import AuditLog, Redactor, record_hash
+from agent.audit import AuditLog, Redactor, record_hash, verify_chain
 from agent.audit_seal import Seal, load_key, open_seal
 from agent.cli import main
 from agent.settings import Settings, load_settings
@@ -146,7 +146,7 @@ def chain_alone(path: Path) -> bool:
     """The check `audit verify` made before the anchor: the chain and the head row, no key, no checkpoints."""
     store = SqliteStore(path)
     try:
-        return AuditLog(store).verify().ok
+        return verify_chain(store.audit_records(), store.audit_head()).ok
     finally:
         store.close()
 
@@ -253,7 +253,9 @@ def test_an_edited_checkpoint_line_fails_its_mac(
     assert "checkpoint line 1 was edited" in out
 
 
-def test_a_long_run_checkpoints_at_the_interval_and_verifies(tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def long_run(tmp_path: Path) -> tuple[Settings, str]:
+    """35 records written with a checkpoint every 10, and closed; the settings and their config file."""
     settings = load_settings(env={}, data_dir=tmp_path / "data", audit_checkpoint_every=10)
     config = tmp_path / "opsmedic.yaml"
     config.write_text(yaml.safe_dump({"data_dir": str(settings.data_dir), "audit_checkpoint_every": 10}))
@@ -263,13 +265,28 @@ def test_a_long_run_checkpoints_at_the_interval_and_verifies(tmp_path: Path, cap
         audit.append(f"inc-{i % 3}", "message", "system", {"n": i})
     audit.close()
     store.close()
+    return settings, str(config)
+
+
+def test_a_long_run_checkpoints_at_the_interval_and_verifies(long_run: tuple[Settings, str], capsys) -> None:
+    settings, config = long_run
     lines = [json.loads(line) for line in settings.audit_checkpoint_path.read_text().splitlines()]
     assert [p["seq"] for p in lines] == [10, 20, 30, 35]
-    checkpoint(str(config), capsys)  # the head is checkpointed already: no second line for record 35
+    checkpoint(config, capsys)  # the head is checkpointed already: no second line for record 35
     assert len(settings.audit_checkpoint_path.read_text().splitlines()) == 4
-    code, out = verify(str(config), capsys)
+    code, out = verify(config, capsys)
     assert code == 0
     assert "audit log intact: 35 records, chain and macs verified, 4 checkpoints matched" in out
+
+
+@pytest.mark.parametrize("kept", [0, 2])
+def test_a_checkpoint_file_cut_back_is_caught(long_run: tuple[Settings, str], kept: int, capsys) -> None:
+    settings, config = long_run
+    path = settings.audit_checkpoint_path
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines()[:kept]))
+    code, out = verify(config, capsys)
+    assert code == 1
+    assert "no checkpoint at or after record 30" in out
 
 
 def test_the_key_file_is_made_once_and_private(settings: Settings) -> None:
