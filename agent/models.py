@@ -190,3 +190,6 @@ class AuditRecord(Frozen):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    mac: str = ""
+    """HMAC-SHA256 of `hash` under the audit key (an extension of section 8, outside the hashed body); '' when
+    the record was written without a key."""

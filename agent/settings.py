@@ -119,6 +119,16 @@ class Settings(BaseModel):
         default_factory=lambda: list(DEFAULT_REDACT_PATTERNS),
         description="Regular expressions whose matches are redacted before anything is audited",
     )
+    audit_key: SecretStr | None = Field(
+        None, description="Key of the audit macs (HMAC-SHA256); set, it takes precedence over audit_key_file"
+    )
+    audit_key_file: Path | None = Field(
+        None, description="File holding the audit key (default DATA_DIR/audit.key, made 0600 with 32 random bytes)"
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None, description="Append-only JSON lines of signed audit heads (default DATA_DIR/audit-checkpoints.jsonl)"
+    )
+    audit_checkpoint_every: int = Field(50, ge=1, description="Records between two audit checkpoints")
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...); unset = Slack off")
@@ -131,6 +141,7 @@ class Settings(BaseModel):
         description="Per-route channels: `[{\"channel\": \"C123\", LABEL: VALUE, ...}]`; the first entry whose labels "
         "all match the incident's labels names its channel; none matching = slack_channel",
     )
+    slack_audit_channel: str = Field("", description="Channel `opsmedic serve` copies audit checkpoints to ('' = none)")
 
     @field_validator("api_tokens")
     @classmethod
@@ -170,10 +181,18 @@ class Settings(BaseModel):
         path = self.sqlite_path
         return path.with_name(f"{path.stem}-graph{path.suffix or '.db'}")
 
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
     def secrets(self) -> list[str]:
         """The secret values configured, so that the audit log can redact them verbatim."""
         values = [self.webhook_token, self.changes_token, self.changes_hmac_secret, self.slack_bot_token,
-                  self.slack_signing_secret, self.slack_app_token]
+                  self.slack_signing_secret, self.slack_app_token, self.audit_key]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 

@@ -19,6 +19,7 @@ from prometheus_api_client import PrometheusConnect
 
 from agent import runner
 from agent.audit import AuditLog
+from agent.audit_seal import open_seal
 from agent.cli import main
 from agent.context import Clients
 from agent.graph import SERDE, build_graph
@@ -111,7 +112,7 @@ def pager() -> Pager:
 def worker(settings: Settings, store: SqliteStore, cluster: tuple[ClusterEmulator, str], prometheus: str,
            clock: Clock, pager: Pager) -> Worker:
     clients = Clients(kubernetes=api_client(cluster[1]), prometheus=PrometheusConnect(prometheus), notifier=pager)
-    return Worker(settings, store, AuditLog(store, clock=clock), clients, clock=clock)
+    return Worker(settings, store, AuditLog(store, clock=clock, seal=open_seal(settings)), clients, clock=clock)
 
 
 @pytest.fixture

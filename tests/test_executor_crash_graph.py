@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from agent.audit import AuditLog
+from agent.audit_seal import open_seal
 from agent.cli import main
 from agent.context import Clients
 from agent.models import Approval
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = textwrap.dedent("""
     import asyncio, os, sys
     from agent.audit import AuditLog
+    from agent.audit_seal import open_seal
     from agent.context import Clients
     from agent.runner import Worker
     from agent.settings import load_settings
@@ -46,7 +48,7 @@ WORKER = textwrap.dedent("""
         if step == crash_at:
             os._exit(17)
     clients = Clients(kubernetes=api_client(url), executor_hook=hook)
-    asyncio.run(Worker(settings, store, AuditLog(store), clients).run_until_idle())
+    asyncio.run(Worker(settings, store, AuditLog(store, seal=open_seal(settings)), clients).run_until_idle())
 """)
 
 
@@ -78,7 +80,7 @@ async def test_a_worker_killed_mid_action_is_replaced_and_the_action_runs_once(
     emulator, url = cluster
     settings: Settings = load_settings(config_file, env={})
     store = SqliteStore(settings.sqlite_path)
-    worker = Worker(settings, store, AuditLog(store), Clients(kubernetes=api_client(url)))
+    worker = Worker(settings, store, AuditLog(store, seal=open_seal(settings)), Clients(kubernetes=api_client(url)))
     now = datetime.now(UTC)
     incident_id = store.record_notification(AlertmanagerPayload.model_validate(sample_payload()), now, now).incident.id
     await propose(worker, incident_id, SCALE)

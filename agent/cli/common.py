@@ -1,4 +1,4 @@
-"""What several commands share: loading settings and opening the store and audit log."""
+"""What several commands share: loading settings and opening the store and the (sealed) audit log."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 from agent.audit import AuditLog, Redactor
+from agent.audit_seal import open_seal
 from agent.settings import Settings, load_settings
 from agent.store import Store, open_store
 
@@ -20,5 +21,5 @@ class App:
 def open_app(args: argparse.Namespace) -> App:
     settings = load_settings(getattr(args, "config", None))
     store = open_store(settings)
-    audit = AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()))
+    audit = AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()), seal=open_seal(settings))
     return App(settings, store, audit)

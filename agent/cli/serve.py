@@ -120,7 +120,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  try it:               opsmedic replay evals/samples/alert-firing.json --url http://{host}:{port}")
     print(f"  store:                {app.settings.sqlite_path}")
     sys.stdout.flush()
-    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False, **uvicorn_options(app.settings))
+    try:
+        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False, **uvicorn_options(app.settings))
+    finally:
+        app.audit.close()
     return 0
 
 
@@ -142,4 +145,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         asyncio.run(worker.run_until_idle() if args.until_idle else worker.run())
     except KeyboardInterrupt:
         worker.stop()
+    finally:
+        app.audit.close()
     return 0

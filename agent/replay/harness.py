@@ -27,6 +27,7 @@ import httpx
 import uvicorn
 
 from agent.audit import AuditLog, Redactor
+from agent.audit_seal import open_seal
 from agent.clients import build_clients
 from agent.context import Clients
 from agent.errors import ConfigError, OpsmedicError
@@ -187,7 +188,7 @@ class Harness:
         settings = base.model_copy(update={"data_dir": self.workdir / "runs" / f"{index:03d}-{placed.scenario.id}"})
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(settings)
-        audit = AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()))
+        audit = AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()), seal=open_seal(settings))
         try:
             watched = _Watched(store)
             worker = Worker(settings, watched, audit, clients)  # type: ignore[arg-type]
@@ -200,6 +201,7 @@ class Harness:
                 self._post(http, placed, store, outcome)
                 marks.append(time.monotonic() - started)
             marks.append(time.monotonic() - started)
+            audit.close()
             log.debug("%s: setup %.2f s, server up %.2f s, answered %.2f s, server down %.2f s",
                       placed.scenario.id, *marks)
         except (OpsmedicError, httpx.HTTPError, TimeoutError) as exc:

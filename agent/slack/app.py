@@ -4,7 +4,8 @@
     routes = slack_routes(slack)                         # HTTP mode: POST /slack/events on the webhook server
     handler = socket_mode_handler(slack)                 # Socket Mode: `await handler.start_async()`
     slack.wire(clients)                                  # Clients.notifier (+ approver groups, bot id)
-    async with running(slack): ...                       # the notifier's watch loop (+ Socket Mode)
+    async with running(slack): ...                       # the notifier's watch loop (+ Socket Mode), and
+                                                         # audit checkpoints copied to slack_audit_channel
 
 Slack is on when a bot token is set together with a signing secret (HTTP mode) or an app token (Socket Mode).
 """
@@ -22,16 +23,19 @@ from typing import Any
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agent.audit import AuditLog
+from agent.audit_seal import Checkpoint, Seal
 from agent.errors import ConfigError
 from agent.settings import Settings
 from agent.slack.desk import ApprovalDesk, TargetReader
 from agent.slack.gate import RequestGate
+from agent.slack.messages import notice_blocks
 from agent.slack.notifier import Notifier
 from agent.slack.poster import Poster
 from agent.store import Store
@@ -168,6 +172,7 @@ async def running(slack: Slack | None) -> AsyncIterator[None]:
         return
     since = (await asyncio.to_thread(slack.deps.store.audit_head))[0]
     watcher = asyncio.create_task(slack.notifier.run(since), name="opsmedic-slack-notifier")
+    copying = copy_checkpoints(slack, asyncio.get_running_loop())
     socket = socket_mode_handler(slack) if slack.deps.settings.slack_app_token is not None else None
     if socket is not None:
         await socket.connect_async()
@@ -175,11 +180,37 @@ async def running(slack: Slack | None) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if copying is not None:
+            await asyncio.to_thread(slack.deps.audit.checkpoint)  # the head at shutdown, while Slack is still up
+            copying.on_checkpoint = None
         slack.notifier.stop()
         await watcher
         await slack.notifier.drain()
         if socket is not None:
             await socket.close_async()
+
+
+def copy_checkpoints(slack: Slack, loop: asyncio.AbstractEventLoop) -> Seal | None:
+    """Post every audit checkpoint to `slack_audit_channel` too, where people see it and the bot's host cannot
+    quietly rewrite it. Checkpoints are written by whichever thread appends the record, so the post is handed
+    to the loop. Returns the seal when copying is on (a channel is set and the audit log is sealed)."""
+    channel, seal = slack.deps.settings.slack_audit_channel, slack.deps.audit.seal
+    if not channel or seal is None:
+        return None
+    poster = slack.deps.poster
+
+    async def post(point: Checkpoint) -> None:
+        text = f"audit checkpoint: record {point.seq} hash {point.hash} at {point.at} mac {point.mac}"
+        try:
+            await poster.post(channel, notice_blocks(f":lock: `{text}`"), text)
+        except SlackApiError as exc:
+            log.error("Slack: could not post audit checkpoint %d to %s: %s", point.seq, channel, exc)
+
+    def hand_to_loop(point: Checkpoint) -> None:
+        loop.call_soon_threadsafe(slack.notifier.later, post(point))
+
+    seal.on_checkpoint = hand_to_loop
+    return seal
 
 
 def _policy_approvers(settings: Settings) -> list[str]:

@@ -74,15 +74,17 @@ class Store(Protocol):
 
     def append_audit(
         self, *, at: datetime, incident_id: str, kind: AuditKind, actor: str, data: dict[str, Any],
-        hasher: Callable[[dict[str, Any]], str],
-    ) -> AuditRecord: ...
+        hasher: Callable[[dict[str, Any]], str], signer: Callable[[str], str] | None = None,
+    ) -> AuditRecord:
+        """Append the next record: `hasher` gives its hash from the body, `signer` its mac from the hash."""
 
     def audit_records(self, incident_id: str | None = None) -> list[AuditRecord]: ...
 
     def audit_incidents_since(self, seq: int) -> list[str]:
         """The incidents (ids, '' included) that got audit records after `seq`, first-touched first."""
 
-    def audit_head(self) -> tuple[int, str]: ...
+    def audit_head(self) -> tuple[int, str]:
+        """The chain's head (last seq and hash), or (0, GENESIS) when the head row is absent."""
 
     def get_control(self, key: str) -> str | None: ...
 

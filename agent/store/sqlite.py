@@ -25,6 +25,8 @@ from agent.webhook import AlertmanagerPayload
 
 GENESIS = "0" * 64
 SQLITE_HEADER = b"SQLite format 3\x00"
+AUDIT_HEAD = "audit_head"
+"""The control row holding the chain's head, `[seq, hash]`."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -79,7 +81,8 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL,
     data TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS audit_incident ON audit(incident_id);
 CREATE TABLE IF NOT EXISTS controls (
@@ -118,6 +121,7 @@ class SqliteStore(IntentsMixin):
             with self._write() as db:
                 for statement in _statements(SCHEMA + INTENTS_SCHEMA):
                     db.execute(statement)
+                _migrate(db)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
         self._identity = _identity(os.stat(self.path))
@@ -381,7 +385,7 @@ class SqliteStore(IntentsMixin):
 
     def append_audit(
         self, *, at: datetime, incident_id: str, kind: AuditKind, actor: str, data: dict[str, Any],
-        hasher: Callable[[dict[str, Any]], str],
+        hasher: Callable[[dict[str, Any]], str], signer: Callable[[str], str] | None = None,
     ) -> AuditRecord:
         with self._write() as db:
             last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -389,17 +393,18 @@ class SqliteStore(IntentsMixin):
             body = {"seq": seq, "at": _ts(at), "incident_id": incident_id, "kind": kind, "actor": actor,
                     "data": data, "prev_hash": prev}
             digest = hasher(body)
+            mac = signer(digest) if signer else ""
             db.execute(
-                "INSERT INTO audit(seq, at, incident_id, kind, actor, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-                (seq, _ts(at), incident_id, kind, actor, json.dumps(data, sort_keys=True), prev, digest),
+                "INSERT INTO audit(seq, at, incident_id, kind, actor, data, prev_hash, hash, mac) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (seq, _ts(at), incident_id, kind, actor, json.dumps(data, sort_keys=True), prev, digest, mac),
             )
             db.execute(
-                "INSERT INTO controls(key, value) VALUES ('audit_head', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (json.dumps([seq, digest]),),
+                "INSERT INTO controls(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (AUDIT_HEAD, json.dumps([seq, digest])),
             )
         return AuditRecord(seq=seq, at=at, incident_id=incident_id, kind=kind, actor=actor, data=data,
-                           prev_hash=prev, hash=digest)
+                           prev_hash=prev, hash=digest, mac=mac)
 
     def audit_records(self, incident_id: str | None = None) -> list[AuditRecord]:
         if incident_id:
@@ -408,7 +413,8 @@ class SqliteStore(IntentsMixin):
             rows = self._read("SELECT * FROM audit ORDER BY rowid")
         return [
             AuditRecord(seq=r["seq"], at=_dt(r["at"]), incident_id=r["incident_id"], kind=r["kind"],
-                        actor=r["actor"], data=json.loads(r["data"]), prev_hash=r["prev_hash"], hash=r["hash"])
+                        actor=r["actor"], data=json.loads(r["data"]), prev_hash=r["prev_hash"], hash=r["hash"],
+                        mac=r["mac"])
             for r in rows
         ]
 
@@ -418,7 +424,7 @@ class SqliteStore(IntentsMixin):
         return [r["incident_id"] for r in rows]
 
     def audit_head(self) -> tuple[int, str]:
-        value = self.get_control("audit_head")
+        value = self.get_control(AUDIT_HEAD)
         if value is None:
             return 0, GENESIS
         seq, digest = json.loads(value)
@@ -444,6 +450,13 @@ class SqliteStore(IntentsMixin):
 
 def _identity(stat: os.stat_result) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store made by an earlier version up to the schema: columns added since are added here."""
+    audit_columns = {row["name"] for row in db.execute("PRAGMA table_info(audit)")}
+    if "mac" not in audit_columns:
+        db.execute("ALTER TABLE audit ADD COLUMN mac TEXT NOT NULL DEFAULT ''")
 
 
 def _statements(script: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,29 @@ async def test_running_follows_the_audit_trail_and_posts_new_incidents(tmp_path:
         assert slack.notifier.thread(incident.id) is not None
         assert "GPU node lost" in api.calls("chat.postMessage")[0].params["text"]
         store.close()
+
+
+async def test_audit_checkpoints_are_copied_to_the_audit_channel(tmp_path: Path) -> None:
+    from agent.audit_seal import open_seal
+    from agent.slack.app import running
+    from tests.slack.slack_api import SlackApiServer
+
+    with SlackApiServer(token=TOKEN) as api:
+        settings = load_settings(env={}, data_dir=tmp_path, slack_bot_token=TOKEN, slack_channel="C1",
+                                 slack_signing_secret=SECRET, slack_api_url=api.api_url,
+                                 slack_audit_channel="CAUDIT", audit_checkpoint_every=2)
+        store = SqliteStore(settings.sqlite_path)
+        audit = AuditLog(store, Redactor(), seal=open_seal(settings))
+        slack = build_slack(settings, store, audit, approvers=[], post_interval_s=0)
+        assert slack is not None
+        async with running(slack):
+            audit.append("", "message", "system", {"n": 1})
+            await asyncio.to_thread(audit.append, "", "message", "system", {"n": 2})  # a worker thread's append
+            audit.append("", "message", "system", {"n": 3})
+        store.close()
+        posted = [c.params["text"] for c in api.calls("chat.postMessage") if c.params["channel"] == "CAUDIT"]
+        written = [json.loads(line)["mac"] for line in settings.audit_checkpoint_path.read_text().splitlines()]
+        # the interval's checkpoint from the worker thread, then the head at shutdown; each as written to the file
+        assert [text.split(" hash ")[0] for text in posted] == [
+            "audit checkpoint: record 2", "audit checkpoint: record 3"]
+        assert [text.rsplit(" mac ", 1)[1] for text in posted] == written

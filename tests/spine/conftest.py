@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 
 from agent.audit import AuditLog, Redactor
+from agent.audit_seal import open_seal
 from agent.server import create_app
 from agent.settings import Settings, load_settings
 from agent.store.sqlite import SqliteStore
@@ -67,7 +68,7 @@ def store(settings: Settings) -> Iterator[SqliteStore]:
 
 @pytest.fixture
 def audit(store: SqliteStore, settings: Settings) -> AuditLog:
-    return AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()))
+    return AuditLog(store, Redactor(settings.redact_patterns, settings.secrets()), seal=open_seal(settings))
 
 
 @pytest.fixture
