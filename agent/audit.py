@@ -35,7 +35,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
-SECRET_KEYS = re.compile(r"(?i)(token|secret|password|passwd|api[_-]?key|authorization|credential|cookie)")
+SECRET_WORDS = frozenset({"password", "passwd", "secret", "authorization", "credential", "credentials", "cookie",
+                          "apikey", "passphrase"})
+SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
+
+
+def secret_key(name: str) -> bool:
+    """Whether a mapping key names a secret: `password`, `client_secret`, `apiKey`, `access_token`, `token` — but
+    not `tokens`, `token_count` or `idempotency_key`, which hold counts and ids."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().replace("-", "_").split("_")
+    words = [w for w in words if w]
+    if not words:
+        return False
+    if SECRET_WORDS & set(words) or words[-1] == "token":
+        return True
+    return any(pair in SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def canonical(body: dict[str, Any]) -> bytes:
@@ -56,11 +70,11 @@ class Redactor:
         for secret in self._secrets:
             value = value.replace(secret, REDACTED)
         for pattern in self._patterns:
-            value = pattern.sub(REDACTED, value)
+            value = pattern.sub(_replacement, value)
         return value
 
     def __call__(self, value: Any, key: str = "") -> Any:
-        if key and SECRET_KEYS.search(key) and isinstance(value, str | bytes) and value:
+        if key and secret_key(key) and value not in (None, "", b"", [], {}) and not isinstance(value, bool):
             return REDACTED
         if isinstance(value, str):
             return self.text(value)
@@ -71,6 +85,16 @@ class Redactor:
         if value is None or isinstance(value, bool | int | float):
             return value
         return self.text(str(value))
+
+
+def _replacement(match: re.Match[str]) -> str:
+    """The whole match goes, unless the pattern marks the secret part with a `secret` group (key=value)."""
+    if "secret" in match.re.groupindex and match.group("secret") is not None:
+        start, end = match.span("secret")
+        whole = match.group(0)
+        offset = match.start()
+        return whole[: start - offset] + REDACTED + whole[end - offset:]
+    return REDACTED
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,8 @@ class AuditLog:
         self._redact = redactor or Redactor()
         self._clock = clock or (lambda: datetime.now(UTC))
         self.seal = seal
+        self.redactor = self._redact
+        """The same redactor serves Slack, the HTTP API and the LLM's context."""
         """Without one, records get no mac and `verify` checks the chain alone (tests, library use)."""
 
     def append(

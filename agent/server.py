@@ -305,7 +305,7 @@ class Api:
             return await self._reject(request, "incidents", 401, "missing or wrong bearer token")
         status = request.query_params.get("status")
         incidents = await asyncio.to_thread(self.store.list_incidents, status=status)
-        return JSONResponse([_summary(i) for i in incidents])
+        return JSONResponse([self.audit.redactor(_summary(i)) for i in incidents])
 
     async def show_incident(self, request: Request) -> Response:
         if not self._may_read(request):
@@ -314,7 +314,7 @@ class Api:
             incident = await asyncio.to_thread(self.store.get_incident, request.path_params["incident_id"])
         except NotFound as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
-        return JSONResponse(incident.model_dump(mode="json"))
+        return JSONResponse(self.audit.redactor(incident.model_dump(mode="json")))
 
     async def approve(self, request: Request) -> Response:
         return await self._answer(request, approved=True)

@@ -33,6 +33,15 @@ DEFAULT_REDACT_PATTERNS = [
     r"AKIA[0-9A-Z]{16}",  # AWS access key ids
     r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}",  # bearer tokens in headers
     r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWTs
+    r"(?i)basic\s+[A-Za-z0-9+/]{8,}={0,2}",  # HTTP Basic credentials
+    r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])"
+    r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",  # AWS secret access keys (40 base64 characters, mixed case)
+    r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<secret>[^\s\"'&,;]{3,})",  # key=value pairs: only the value goes
+    r"(?<=://)(?P<secret>[^/\s:@]+:[^/\s@]+)(?=@)",  # credentials in URLs (user:password@host)
+    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{30,}",  # GitHub fine-grained tokens
+    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
 ]
 
 

@@ -77,7 +77,7 @@ async def diagnose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     model = ctx.clients.chat_model
     if model is not None:
         llm = LLMReasoner(model, ctx.settings.llm or type(model).__name__, build_toolbox(ctx),
-                          max_steps=ctx.settings.llm_max_steps)
+                          max_steps=ctx.settings.llm_max_steps, redact=ctx.audit.redactor.text)
         outcome = await llm.reason(situation, reasoning.diagnosis)
         for call in outcome.transcript:
             ctx.audit.append(ctx.incident_id, "tool_call", llm.actor, call)

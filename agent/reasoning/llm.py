@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,10 @@ class LLMOutcome:
 
 
 class LLMReasoner:
-    def __init__(self, model: Any, model_name: str, tools: Sequence[BaseTool] = (), max_steps: int = MAX_STEPS):
+    def __init__(self, model: Any, model_name: str, tools: Sequence[BaseTool] = (), max_steps: int = MAX_STEPS,
+                 redact: Callable[[str], str] | None = None):
+        self.redact = redact or (lambda text: text)
+        """Runs over everything the model is shown (the brief and every tool answer): secrets never leave."""
         self.model = model
         self.model_name = model_name
         self.tools = {t.name: t for t in tools}
@@ -96,7 +99,8 @@ class LLMReasoner:
 
     async def _loop(self, situation: Situation, offline: Diagnosis, transcript: list[dict[str, Any]]) -> LLMVerdict:
         bound = self.model.bind_tools([*self.tools.values(), SUBMIT])
-        messages: list[BaseMessage] = [SystemMessage(system_prompt()), HumanMessage(brief(situation, offline))]
+        shown = self.redact(brief(situation, offline))
+        messages: list[BaseMessage] = [SystemMessage(system_prompt()), HumanMessage(shown)]
         for _ in range(self.max_steps):
             reply = await bound.ainvoke(messages)
             if not isinstance(reply, AIMessage):
@@ -123,7 +127,7 @@ class LLMReasoner:
             except Exception as exc:
                 output = f"error: {type(exc).__name__}: {exc}"
         transcript.append({"tool": name, "args": args, "chars": len(output), "known": tool is not None})
-        return ToolMessage(output[:MAX_TOOL_OUTPUT], tool_call_id=call_id, name=name)
+        return ToolMessage(self.redact(output)[:MAX_TOOL_OUTPUT], tool_call_id=call_id, name=name)
 
     def _fallback(self, offline: Diagnosis, why: str, transcript: list[dict[str, Any]]) -> LLMOutcome:
         note = f"LLM reasoner ({self.model_name}) output rejected: {why}. Falling back to the offline reasoner."

@@ -111,7 +111,7 @@ def build_slack(
     clock = clock or (lambda: datetime.now(UTC))
     client = client or AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
                                       base_url=settings.slack_api_url)
-    poster = Poster(client, interval_s=post_interval_s)
+    poster = Poster(client, interval_s=post_interval_s, redactor=audit.redactor)
     notifier = Notifier(poster, store, channel=settings.slack_channel, routes=settings.slack_routes,
                         prometheus=prometheus)
     deps = SlackDeps(

@@ -26,7 +26,9 @@ class Poster:
         self, client: AsyncWebClient, *, interval_s: float = 1.0, max_attempts: int = 8,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        redactor: Callable[[Any], Any] | None = None,
     ) -> None:
+        self._redact = redactor or (lambda value: value)
         self.client = client
         self.interval_s = interval_s
         self.max_attempts = max_attempts
@@ -39,6 +41,7 @@ class Poster:
 
     async def post(self, channel: str, blocks: list[Block], text: str, thread_ts: str | None = None) -> str:
         """Post a message (a thread reply with `thread_ts`); returns its `ts`."""
+        blocks, text = self._redact(blocks), self._redact(text)
         _guard(blocks)
         kwargs: dict[str, Any] = {"channel": channel, "blocks": blocks, "text": text, "unfurl_links": False}
         if thread_ts:
@@ -47,11 +50,13 @@ class Poster:
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, blocks: list[Block], text: str) -> None:
+        blocks, text = self._redact(blocks), self._redact(text)
         _guard(blocks)
         await self._paced(channel, lambda: self.client.chat_update(channel=channel, ts=ts, blocks=blocks,
                                                                    text=text))
 
     async def ephemeral(self, channel: str, user: str, blocks: list[Block], text: str) -> None:
+        blocks, text = self._redact(blocks), self._redact(text)
         _guard(blocks)
         await self._retrying(lambda: self.client.chat_postEphemeral(channel=channel, user=user, blocks=blocks,
                                                                     text=text))
