@@ -9,6 +9,9 @@
 After a crash the same key finds the stored intent and reconciles it against the actual state: `applied(plan)`
 true means the call landed, so it is not made again; false means it never reached the backend, so it is made
 now. The verify node `settle`s the intent (done, reverted or failed), which frees the target.
+
+A revert is journalled the same way: the intent moves to `reverting` before the call, so a crash after the
+revert landed finds it there, sees the change no longer applied, and does not call again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from tools.actions import Action, ActionError, Catalog, build_catalog
 log = logging.getLogger(__name__)
 
 Hook = Callable[[str], None]
-"""Called with `intent_stored` and `called` as execution passes those points (crash tests use it)."""
+"""Called with `intent_stored`, `called`, `revert_stored` and `revert_called` as execution and revert pass those
+points (crash tests use it)."""
 
 
 def idempotency_key(incident_id: str, action: str, target: str, params: Mapping[str, Any]) -> str:
@@ -145,12 +149,30 @@ class Executor:
             detail = f"{intent.action} cannot be reverted"
             self._audit(intent, actor, "revert_impossible", detail)
             return False, detail
+        if intent.state == "reverted":
+            return True, f"{intent.action} on {intent.target} was already reverted; not run again"
+        if intent.state == "reverting":
+            landed = self._landed(action, intent)
+            if landed is False:
+                detail = f"the revert of {intent.action} on {intent.target} had already landed before a restart; " \
+                         "not run again"
+                self._audit(intent, actor, "revert_reconciled", detail)
+                return True, detail
+            if landed is None:
+                return False, f"{intent.target} cannot be read to reconcile the revert; not run blindly"
+            self._audit(intent, actor, "revert_reconciled",
+                        f"the revert of {intent.action} on {intent.target} had not landed; running it now")
+        else:
+            self.store.set_intent_state(key, "reverting", self.clock())
+            self._audit(intent, actor, "revert_stored", f"about to revert {intent.action} on {intent.target}")
+            self._step("revert_stored")
         try:
             detail = action.revert(intent.plan)
         except Exception as exc:
             detail = f"revert of {intent.action} on {intent.target} failed: {exc}"
             self._audit(intent, actor, "revert_failed", detail)
             return False, detail
+        self._step("revert_called")
         self._audit(intent, actor, "reverted", detail)
         return True, detail
 

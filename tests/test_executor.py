@@ -168,3 +168,48 @@ def test_executed_actions_count_towards_the_hourly_limit(cluster: tuple[ClusterE
     result = executor.execute("inc-1", SCALE, "U1")
     assert store.count_intents(result.target, before.replace(microsecond=0)) == 1
     assert store.count_intents("prod/Deployment/other", before.replace(microsecond=0)) == 0
+
+
+REVERT_CHILD = textwrap.dedent("""
+    import os, sys
+    from datetime import UTC, datetime
+    from agent.audit import AuditLog
+    from agent.executor import Executor
+    from agent.store.sqlite import SqliteStore
+    from tests.actions.kube_reactions import api_client
+    from tools.actions import build_catalog
+
+    db, url, crash_at, key = sys.argv[1:5]
+    store = SqliteStore(db)
+    def hook(step):
+        if step == crash_at:
+            os._exit(17)
+    executor = Executor(store, AuditLog(store), build_catalog(api_client(url)), lambda: datetime.now(UTC), hook)
+    print(*executor.revert(key))
+""")
+
+
+@pytest.mark.parametrize(("crash_at", "writes_at_crash"), [("revert_stored", 1), ("revert_called", 2)])
+def test_a_crash_around_a_revert_reverts_exactly_once(
+    cluster: tuple[ClusterEmulator, str], tmp_path: Path, crash_at: str, writes_at_crash: int
+) -> None:
+    emulator, url = cluster
+    executor, store = make_executor(tmp_path, url)
+    key = executor.execute("inc-1", SCALE, "U1").idempotency_key
+    assert emulator.writes(name="chat") == 1
+
+    def child(step: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", REVERT_CHILD, str(tmp_path / "opsmedic.db"), url, step, key],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    crashed = child(crash_at)
+    assert crashed.returncode == 17, crashed.stderr
+    assert emulator.writes(name="chat") == writes_at_crash
+    restarted = child("never")
+    assert restarted.returncode == 0, restarted.stderr
+    assert restarted.stdout.startswith("True"), restarted.stdout
+    assert emulator.writes(name="chat") == 2  # the change and one revert, never a second
+    assert emulator.held("Deployment", "chat", "prod")["spec"]["replicas"] == 3  # type: ignore[index]
+    events = [r.data["event"] for r in store.audit_records("inc-1")]
+    assert events.count("revert_stored") == 1 and "revert_reconciled" in events
+    assert AuditLog(store).verify().ok

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-IntentState = Literal["pending", "applied", "done", "reverted", "failed"]
+IntentState = Literal["pending", "applied", "reverting", "done", "reverted", "failed"]
 IN_FLIGHT = ("pending", "applied")
 
 INTENTS_SCHEMA = """
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS action_intents (
     result TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS action_intents_one_per_target ON action_intents(target)
-    WHERE state IN ('pending', 'applied');
+    WHERE state IN ('pending', 'applied', 'reverting');
 CREATE INDEX IF NOT EXISTS action_intents_target_time ON action_intents(target, created_at);
 """
 
@@ -124,7 +124,7 @@ class IntentsMixin:
         """Intents on `target` created at or after `since` whose call landed (for `max_per_hour`)."""
         rows = self._read(
             "SELECT count(*) AS n FROM action_intents WHERE target = ? AND created_at >= ? "
-            "AND state IN ('applied', 'done', 'reverted')", (target, _utc(since)),
+            "AND state IN ('applied', 'reverting', 'done', 'reverted')", (target, _utc(since)),
         )
         return int(rows[0]["n"])
 
