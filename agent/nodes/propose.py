@@ -36,7 +36,9 @@ def _from_llm(state: State, ctx: Context) -> Proposal | None:
         ctx.audit.append(ctx.incident_id, "proposal", state.diagnosis.reasoner, {
             "event": "refused", "action": name, "params": params,
             "reason": f"the LLM's proposal reaches outside the incident: {outside}; the offline proposal is used"})
-        fallback = _offline_proposal(state, ctx, offline)
+        if offline is None:
+            return escalate(ctx.incident_id, "the LLM's proposal was refused and no offline diagnosis is at hand")
+        fallback = _runbook_proposal(state, ctx, offline)
         if fallback is None:
             return None
         return fallback.model_copy(update={"reason": f"{fallback.reason} (the LLM proposed {name} outside the "
@@ -50,10 +52,9 @@ def _offline(state: State) -> Diagnosis | None:
     return Diagnosis.model_validate(raw) if raw else None
 
 
-def _offline_proposal(state: State, ctx: Context, offline: Diagnosis | None) -> Proposal | None:
-    if offline is None:
-        return escalate(ctx.incident_id, "the LLM's proposal was refused and no offline diagnosis is at hand")
-    return propose_from_runbook(offline, offline.runbook, state.remedy.get("remediations") or [],
+def _runbook_proposal(state: State, ctx: Context, diagnosis: Diagnosis) -> Proposal | None:
+    """The offline proposal: the first remediation of the diagnosis's runbook, filled from the facts."""
+    return propose_from_runbook(diagnosis, diagnosis.runbook, state.remedy.get("remediations") or [],
                                 state.remedy.get("facts") or {}, ctx.incident_id)
 
 
@@ -68,10 +69,7 @@ async def propose(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         actor = diagnosis.reasoner
         proposal = _from_llm(state, ctx)
     else:
-        proposal = propose_from_runbook(
-            diagnosis, diagnosis.runbook, state.remedy.get("remediations") or [], state.remedy.get("facts") or {},
-            ctx.incident_id,
-        )
+        proposal = _runbook_proposal(state, ctx, diagnosis)
     if proposal is None:
         ctx.audit.append(ctx.incident_id, "proposal", actor, {"action": None, "reason": "no fault found"})
     else:
